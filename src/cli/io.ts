@@ -1,0 +1,42 @@
+/**
+ * Everything a command touches outside its arguments: streams, environment and prompts. Commands
+ * receive it, so tests drive them with in-memory streams and scripted answers.
+ */
+import type { Env } from "../config.js";
+
+export interface OutputStream {
+  write(chunk: string): unknown;
+  isTTY?: boolean;
+}
+
+export interface InputStream extends AsyncIterable<string | Buffer> {
+  isTTY?: boolean;
+}
+
+/** Interactive questions; hidden input never echoes. */
+export interface Prompts {
+  text(message: string): Promise<string>;
+  password(message: string): Promise<string>;
+  confirm(message: string, defaultValue?: boolean): Promise<boolean>;
+}
+
+export interface CliIo {
+  stdout: OutputStream;
+  stderr: OutputStream;
+  stdin: InputStream;
+  env: Env;
+  prompts: Prompts;
+}
+
+/** True when questions can be asked: both stdin and stderr are terminals. */
+export function isInteractive(io: CliIo): boolean {
+  return Boolean(io.stdin.isTTY && io.stderr.isTTY);
+}
+
+/** Reads all of stdin as UTF-8. */
+export async function readAll(stream: InputStream): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of stream)
+    chunks.push(typeof chunk === "string" ? Buffer.from(chunk) : chunk);
+  return Buffer.concat(chunks).toString("utf8");
+}

@@ -1,0 +1,29 @@
+/**
+ * MLflow's crypto constants (`mlflow/utils/crypto.py`). Changing any of them breaks
+ * compatibility with every database MLflow or this package has written.
+ */
+export { CRYPTO_KEK_PASSPHRASE_ENV_VAR, CRYPTO_KEK_VERSION_ENV_VAR } from "../config.js";
+
+/**
+ * The passphrase used when none is configured. Every installation that uses it shares one KEK:
+ * acceptable on a developer's laptop, never on a shared server.
+ */
+export const DEFAULT_KEK_PASSPHRASE = "mlflow-default-kek-passphrase-for-development-only";
+
+/** The fixed, application-level PBKDF2 salt; the KEK version is appended as uint32 big-endian. */
+export const MLFLOW_KEK_SALT = "mlflow-secrets-kek-v1-2025";
+
+/** PBKDF2-HMAC-SHA256 iterations (OWASP 2023). */
+export const PBKDF2_ITERATIONS = 600_000;
+
+/** AES-256 key length in bytes (KEKs and DEKs). */
+export const AES_256_KEY_LENGTH = 32;
+
+/** AES-GCM nonce length in bytes. */
+export const GCM_NONCE_LENGTH = 12;
+
+/** AES-GCM tag length in bytes (appended to the ciphertext). */
+export const GCM_TAG_LENGTH = 16;
+
+/** Length of a wrapped DEK: nonce ‖ AES-GCM(KEK, DEK) ‖ tag. */
+export const WRAPPED_DEK_LENGTH = GCM_NONCE_LENGTH + AES_256_KEY_LENGTH + GCM_TAG_LENGTH;

@@ -1,0 +1,94 @@
+/**
+ * One error family for the whole package, carrying MLflow's error codes so callers (and the REST
+ * layer) can switch on `errorCode` instead of parsing messages.
+ *
+ * Invariant: a message never contains a secret value, a passphrase, a password, a token or key
+ * material. Callers that wrap a lower-level error pass it as `cause` and write their own message.
+ */
+
+/** MLflow's error codes (`databricks_pb2.ErrorCode` names) used by this package. */
+export const ERROR_CODES = [
+  "INVALID_PARAMETER_VALUE",
+  "MALFORMED_REQUEST",
+  "RESOURCE_ALREADY_EXISTS",
+  "RESOURCE_DOES_NOT_EXIST",
+  "INVALID_STATE",
+  "UNAUTHENTICATED",
+  "PERMISSION_DENIED",
+  "ENDPOINT_NOT_FOUND",
+  "REQUEST_LIMIT_EXCEEDED",
+  "INTERNAL_ERROR",
+] as const;
+
+export type ErrorCode = (typeof ERROR_CODES)[number];
+
+/** HTTP status for each code, as MLflow's REST layer maps them (plus what MLflow lacks). */
+const HTTP_STATUS: Readonly<Record<ErrorCode, number>> = Object.freeze({
+  INVALID_PARAMETER_VALUE: 400,
+  MALFORMED_REQUEST: 400,
+  RESOURCE_ALREADY_EXISTS: 400,
+  RESOURCE_DOES_NOT_EXIST: 404,
+  INVALID_STATE: 500,
+  UNAUTHENTICATED: 401,
+  PERMISSION_DENIED: 403,
+  ENDPOINT_NOT_FOUND: 404,
+  REQUEST_LIMIT_EXCEEDED: 429,
+  INTERNAL_ERROR: 500,
+});
+
+/**
+ * The base class of every error this package throws for bad input, failed decryption, missing
+ * resources and refused access.
+ *
+ * @example
+ * ```ts
+ * try {
+ *   decryptSecret(encryptedValue, wrappedDek, kek, secretId, secretName);
+ * } catch (err) {
+ *   if (err instanceof MlflowSecretsError && err.errorCode === "INVALID_PARAMETER_VALUE") {
+ *     // wrong KEK, tampered row, or id/name that do not match the ciphertext
+ *   }
+ * }
+ * ```
+ */
+export class MlflowSecretsError extends Error {
+  /** MLflow's error code, e.g. `INVALID_PARAMETER_VALUE`. */
+  readonly errorCode: ErrorCode;
+
+  constructor(
+    message: string,
+    errorCode: ErrorCode = "INTERNAL_ERROR",
+    options?: { cause?: unknown },
+  ) {
+    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
+    this.name = "MlflowSecretsError";
+    this.errorCode = errorCode;
+  }
+
+  /** The HTTP status MLflow answers with for this error's code. */
+  get httpStatus(): number {
+    return httpStatusForErrorCode(this.errorCode);
+  }
+}
+
+/**
+ * The HTTP status for an MLflow error code (400 for codes this package does not know).
+ *
+ * @example
+ * ```ts
+ * httpStatusForErrorCode("RESOURCE_DOES_NOT_EXIST"); // 404
+ * ```
+ */
+export function httpStatusForErrorCode(code: string): number {
+  return (HTTP_STATUS as Record<string, number>)[code] ?? 400;
+}
+
+/** Shorthand for the most common code. */
+export function invalidParameter(message: string, cause?: unknown): MlflowSecretsError {
+  return new MlflowSecretsError(message, "INVALID_PARAMETER_VALUE", { cause });
+}
+
+/** True for any error of this package's family. */
+export function isMlflowSecretsError(err: unknown): err is MlflowSecretsError {
+  return err instanceof MlflowSecretsError;
+}

@@ -1,0 +1,13 @@
+/**
+ * mlflow-secrets: MLflow's security layer in TypeScript.
+ *
+ * The public surface is this file's named exports; everything else is internal.
+ */
+export * from "./crypto/index.js";
+export {
+  ERROR_CODES,
+  MlflowSecretsError,
+  httpStatusForErrorCode,
+  isMlflowSecretsError,
+  type ErrorCode,
+} from "./errors.js";

@@ -1,0 +1,6 @@
+/** The package version, read once from package.json (two levels above both src/ and dist/). */
+import { createRequire } from "node:module";
+
+const require = createRequire(import.meta.url);
+
+export const VERSION: string = (require("../package.json") as { version: string }).version;
