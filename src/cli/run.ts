@@ -4,6 +4,7 @@
  */
 import { Command, CommanderError } from "commander";
 import { VERSION } from "../version.js";
+import { registerCommands } from "./commands/index.js";
 import { CliExit, EXIT_FAILURE, EXIT_OK, EXIT_USAGE } from "./errors.js";
 import type { CliIo } from "./io.js";
 
@@ -23,6 +24,7 @@ export function buildProgram(io: CliIo): Command {
       outputError: (text, write) =>
         write(text.startsWith("error:") ? `Error: ${text.slice(7)}` : text),
     });
+  registerCommands(program, io);
   program.addHelpText(
     "after",
     "\nExample:\n  $ MLFLOW_CRYPTO_KEK_PASSPHRASE=... mlflow-secrets server --port 5050\n",
