@@ -4,7 +4,7 @@
  * Functions take an `env` argument (default: the process environment) so tests and embedders
  * can pass their own.
  */
-import { readFileSync } from "node:fs";
+import { readFileSync, statSync } from "node:fs";
 import { invalidParameter } from "./errors.js";
 
 /** An environment: variable name → value. */
@@ -93,4 +93,95 @@ function describe(value: unknown): string {
 
 function truncate(text: string): string {
   return text.length > 40 ? `${text.slice(0, 40)}…` : text;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Store: backend URI and the keyring of older KEKs
+// ---------------------------------------------------------------------------------------------
+
+export const BACKEND_STORE_URI_ENV_VAR = "MLFLOW_BACKEND_STORE_URI";
+export const KEYRING_FILE_ENV_VAR = "MLFLOW_SECRETS_KEYRING_FILE";
+
+/** `MLFLOW_BACKEND_STORE_URI`, or undefined when unset or empty. */
+export function readBackendStoreUri(env: Env = process.env): string | undefined {
+  return env[BACKEND_STORE_URI_ENV_VAR] || undefined;
+}
+
+/** One older KEK from the keyring file. */
+export interface KeyringEntry {
+  version: number;
+  passphrase: string;
+}
+
+export interface KeyringFile {
+  path: string;
+  entries: KeyringEntry[];
+  /** Paths (the keyring file, passphrase files) that group or others can read. */
+  looselyReadable: string[];
+}
+
+function isLooselyReadable(path: string): boolean {
+  try {
+    return (statSync(path).mode & 0o077) !== 0;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Reads `MLFLOW_SECRETS_KEYRING_FILE`:
+ * `{"keks": [{"version": 1, "passphrase": "…"}, {"version": 2, "passphrase_file": "/run/secrets/kek2"}]}`.
+ * Messages name the file and the entry, never a passphrase.
+ */
+export function readKeyringFile(env: Env = process.env): KeyringFile | undefined {
+  const path = env[KEYRING_FILE_ENV_VAR];
+  if (!path) return undefined;
+  const source = `${KEYRING_FILE_ENV_VAR} '${path}'`;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(readFileSync(path, "utf8"));
+  } catch (err) {
+    const reason =
+      err instanceof SyntaxError
+        ? "is not valid JSON"
+        : `cannot be read (${(err as NodeJS.ErrnoException).code ?? "error"})`;
+    throw invalidParameter(`${source} ${reason}`, err);
+  }
+  const keks = (parsed as { keks?: unknown } | null)?.keks;
+  if (!Array.isArray(keks))
+    throw invalidParameter(`${source} must hold {"keks": [{"version": N, "passphrase": "…"}, …]}`);
+  const looselyReadable = isLooselyReadable(path) ? [path] : [];
+  const byVersion = new Map<number, string>();
+  const entries: KeyringEntry[] = [];
+  keks.forEach((item: unknown, index) => {
+    const where = `${source}, entry ${index}`;
+    if (typeof item !== "object" || item === null)
+      throw invalidParameter(`${where}: must be an object`);
+    const {
+      version,
+      passphrase,
+      passphrase_file: passphraseFile,
+    } = item as Record<string, unknown>;
+    validateKekVersion(version, `${where}: version`);
+    let text: string;
+    if (typeof passphrase === "string" && passphraseFile === undefined) {
+      text = passphrase;
+    } else if (typeof passphraseFile === "string" && passphrase === undefined) {
+      text = readSecretFile(passphraseFile, `${where}: passphrase_file`);
+      if (isLooselyReadable(passphraseFile)) looselyReadable.push(passphraseFile);
+    } else {
+      throw invalidParameter(`${where}: give exactly one of "passphrase" and "passphrase_file"`);
+    }
+    if (text === "") throw invalidParameter(`${where}: the passphrase is empty`);
+    const v = version as number;
+    const known = byVersion.get(v);
+    if (known !== undefined && known !== text) {
+      throw invalidParameter(`${source}: two different passphrases for kek_version ${v}`);
+    }
+    if (known === undefined) {
+      byVersion.set(v, text);
+      entries.push({ version: v, passphrase: text });
+    }
+  });
+  return { path, entries, looselyReadable };
 }

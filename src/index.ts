@@ -4,6 +4,7 @@
  * The public surface is this file's named exports; everything else is internal.
  */
 export * from "./crypto/index.js";
+export * from "./store/index.js";
 export {
   ERROR_CODES,
   MlflowSecretsError,

@@ -323,3 +323,9 @@ export function rewrapDek(wrappedDek: Uint8Array, oldKek: KekManager, newKek: Ke
     dek?.fill(0);
   }
 }
+
+/** Unwraps a DEK with a managed KEK (package-internal: start-up checks and `crypto status --verify`). */
+export function unwrapDekWith(wrappedDek: Uint8Array, kek: KekManager): Buffer {
+  checkBytes(wrappedDek, "wrappedDek");
+  return unwrapWith(wrappedDek, kekInternals(kek));
+}

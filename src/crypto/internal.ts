@@ -1,0 +1,12 @@
+/**
+ * Package-internal crypto entry points for the store and the rotation engine. Not exported from
+ * the package root: they work on plaintext bytes and raw DEKs.
+ */
+export {
+  decodePlaintext,
+  decryptPlaintext,
+  encryptPlaintext,
+  rewrapDek,
+  unwrapDekWith,
+} from "./envelope.js";
+export { pythonJsonDumps } from "./python-json.js";

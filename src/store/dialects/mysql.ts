@@ -1,0 +1,204 @@
+/**
+ * MySQL and MariaDB through `mysql2` (a pool). Tables we create are utf8mb4 with a binary
+ * collation: secret names are AAD, so they compare exactly, byte for byte.
+ */
+import { readFileSync } from "node:fs";
+import mysql from "mysql2/promise";
+import { MlflowSecretsError } from "../../errors.js";
+import type {
+  Dialect,
+  DialectSql,
+  Row,
+  SqlExecutor,
+  SqlValue,
+  TransactionOptions,
+} from "../dialect.js";
+import type { MysqlTarget } from "../uri.js";
+
+const MIGRATION_LOCK = "mlflow_secrets_migrations";
+const MIGRATION_LOCK_TIMEOUT_S = 60;
+const TABLE_OPTIONS = "ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin";
+
+const SECRETS_DDL = [
+  `CREATE TABLE IF NOT EXISTS secrets (
+  secret_id VARCHAR(36) NOT NULL,
+  secret_name VARCHAR(255) NOT NULL,
+  encrypted_value BLOB NOT NULL,
+  wrapped_dek BLOB NOT NULL,
+  kek_version INTEGER NOT NULL,
+  masked_value VARCHAR(500) NOT NULL,
+  provider VARCHAR(64),
+  auth_config TEXT,
+  description TEXT,
+  created_by VARCHAR(255),
+  created_at BIGINT NOT NULL,
+  last_updated_by VARCHAR(255),
+  last_updated_at BIGINT NOT NULL,
+  workspace VARCHAR(63) DEFAULT 'default' NOT NULL,
+  CONSTRAINT secrets_pk PRIMARY KEY (secret_id),
+  CONSTRAINT uq_secrets_workspace_secret_name UNIQUE (workspace, secret_name),
+  INDEX idx_secrets_workspace (workspace)
+) ${TABLE_OPTIONS}`,
+  `DROP TRIGGER IF EXISTS prevent_secrets_aad_mutation`,
+  `CREATE TRIGGER prevent_secrets_aad_mutation
+BEFORE UPDATE ON secrets
+FOR EACH ROW
+BEGIN
+    IF OLD.secret_id != NEW.secret_id OR OLD.secret_name != NEW.secret_name THEN
+        SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = 'secret_id and secret_name are immutable (used as AAD in encryption)';
+    END IF;
+END`,
+];
+
+const SQL: DialectSql = {
+  createSecretsTable: SECRETS_DDL,
+  types: { blob: "LONGBLOB", bigint: "BIGINT", text: "TEXT", tableOptions: TABLE_OPTIONS },
+  // Byte order of utf8mb4 = code-point order, whatever collation an MLflow-made table has.
+  nameKey: (column) => `CAST(${column} AS BINARY)`,
+  nameParam: "CAST(? AS BINARY)",
+};
+
+interface Queryable {
+  query(sql: string, values?: unknown): Promise<[unknown, unknown]>;
+}
+
+function executorFor(connection: Queryable): SqlExecutor {
+  return {
+    async all<T extends Row>(sql: string, params: readonly SqlValue[] = []) {
+      const [rows] = await connection.query(sql, [...params]);
+      return rows as T[];
+    },
+    async get<T extends Row>(sql: string, params: readonly SqlValue[] = []): Promise<T | undefined> {
+      const [rows] = await connection.query(sql, [...params]);
+      const list = rows as T[];
+      return list[0];
+    },
+    async run(sql: string, params: readonly SqlValue[] = []) {
+      const [result] = await connection.query(sql, [...params]);
+      return (result as { affectedRows?: number }).affectedRows ?? 0;
+    },
+    async exec(statements: readonly string[]) {
+      for (const statement of statements) await connection.query(statement);
+    },
+  };
+}
+
+export class MysqlDialect implements Dialect {
+  readonly name = "mysql" as const;
+  readonly capabilities = { transactionalDdl: false } as const;
+  readonly sql = SQL;
+  readonly #pool: mysql.Pool;
+  readonly #executor: SqlExecutor;
+
+  constructor(target: MysqlTarget, options: { maxConnections?: number } = {}) {
+    const ssl = target.ssl && {
+      ...(target.ssl.ca ? { ca: readFileSync(target.ssl.ca) } : {}),
+      ...(target.ssl.cert ? { cert: readFileSync(target.ssl.cert) } : {}),
+      ...(target.ssl.key ? { key: readFileSync(target.ssl.key) } : {}),
+      rejectUnauthorized: target.ssl.rejectUnauthorized ?? true,
+    };
+    this.#pool = mysql.createPool({
+      host: target.host ?? "localhost",
+      port: target.port ?? 3306,
+      ...(target.socketPath ? { socketPath: target.socketPath } : {}),
+      user: target.user ?? "root",
+      password: target.password ?? "",
+      ...(target.database ? { database: target.database } : {}),
+      charset: "utf8mb4_bin",
+      connectionLimit: options.maxConnections ?? 10,
+      supportBigNumbers: false,
+      ...(ssl ? { ssl } : {}),
+    });
+    this.#executor = executorFor(this.#pool);
+  }
+
+  all<T extends Row = Row>(sql: string, params?: readonly SqlValue[]): Promise<T[]> {
+    return this.#executor.all<T>(sql, params);
+  }
+
+  get<T extends Row = Row>(sql: string, params?: readonly SqlValue[]): Promise<T | undefined> {
+    return this.#executor.get<T>(sql, params);
+  }
+
+  run(sql: string, params?: readonly SqlValue[]): Promise<number> {
+    return this.#executor.run(sql, params);
+  }
+
+  exec(statements: readonly string[]): Promise<void> {
+    return this.#executor.exec(statements);
+  }
+
+  async transaction<T>(
+    fn: (tx: SqlExecutor) => Promise<T>,
+    _options?: TransactionOptions,
+  ): Promise<T> {
+    const connection = await this.#pool.getConnection();
+    try {
+      await connection.beginTransaction();
+      try {
+        const result = await fn(executorFor(connection));
+        await connection.commit();
+        return result;
+      } catch (err) {
+        await connection.rollback().catch(() => connection.destroy());
+        throw err;
+      }
+    } finally {
+      connection.release();
+    }
+  }
+
+  async withMigrationLock<T>(fn: (tx: SqlExecutor) => Promise<T>): Promise<T> {
+    const connection = await this.#pool.getConnection();
+    try {
+      const [rows] = await connection.query("SELECT GET_LOCK(?, ?) AS locked", [
+        MIGRATION_LOCK,
+        MIGRATION_LOCK_TIMEOUT_S,
+      ]);
+      if ((rows as { locked: number | null }[])[0]?.locked !== 1) {
+        throw new MlflowSecretsError(
+          `Timed out after ${MIGRATION_LOCK_TIMEOUT_S}s waiting for another process to finish migrating the database`,
+          "INVALID_STATE",
+        );
+      }
+      try {
+        // MySQL commits DDL implicitly: the lock, not a transaction, keeps two migrators apart.
+        return await fn(executorFor(connection));
+      } finally {
+        await connection.query("SELECT RELEASE_LOCK(?)", [MIGRATION_LOCK]);
+      }
+    } finally {
+      connection.release();
+    }
+  }
+
+  isUniqueViolation(err: unknown): boolean {
+    const e = err as { code?: unknown; errno?: unknown };
+    return e.code === "ER_DUP_ENTRY" || e.errno === 1062;
+  }
+
+  async tableExists(table: string): Promise<boolean> {
+    const row = await this.get(
+      "SELECT 1 AS found FROM information_schema.tables WHERE table_schema = DATABASE() AND table_name = ?",
+      [table],
+    );
+    return row !== undefined;
+  }
+
+  async columnNames(table: string): Promise<string[]> {
+    const rows = await this.all<{ name: string }>(
+      "SELECT column_name AS name FROM information_schema.columns WHERE table_schema = DATABASE() AND table_name = ? ORDER BY ordinal_position",
+      [table],
+    );
+    return rows.map((r) => r.name);
+  }
+
+  async close(): Promise<void> {
+    await this.#pool.end();
+  }
+
+  /** The pool, for the rotation engine (package-internal). */
+  get pool(): mysql.Pool {
+    return this.#pool;
+  }
+}

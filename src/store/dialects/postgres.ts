@@ -1,0 +1,214 @@
+/**
+ * PostgreSQL through `pg` (a pool). `?` placeholders become `$n`; BIGINT comes back as a number.
+ */
+import pg from "pg";
+import type {
+  Dialect,
+  DialectSql,
+  Row,
+  SqlExecutor,
+  SqlValue,
+  TransactionOptions,
+} from "../dialect.js";
+import type { PostgresTarget } from "../uri.js";
+
+// An arbitrary constant: the advisory-lock key that serialises our migrations database-wide.
+const MIGRATION_LOCK_KEY = "7316045716203452161";
+const INT8_OID = 20;
+
+const SECRETS_DDL = [
+  `CREATE TABLE IF NOT EXISTS secrets (
+  secret_id VARCHAR(36) NOT NULL,
+  secret_name VARCHAR(255) NOT NULL,
+  encrypted_value BYTEA NOT NULL,
+  wrapped_dek BYTEA NOT NULL,
+  kek_version INTEGER NOT NULL,
+  masked_value VARCHAR(500) NOT NULL,
+  provider VARCHAR(64),
+  auth_config TEXT,
+  description TEXT,
+  created_by VARCHAR(255),
+  created_at BIGINT NOT NULL,
+  last_updated_by VARCHAR(255),
+  last_updated_at BIGINT NOT NULL,
+  workspace VARCHAR(63) DEFAULT 'default' NOT NULL,
+  CONSTRAINT secrets_pk PRIMARY KEY (secret_id),
+  CONSTRAINT uq_secrets_workspace_secret_name UNIQUE (workspace, secret_name)
+)`,
+  `CREATE INDEX IF NOT EXISTS idx_secrets_workspace ON secrets (workspace)`,
+  `CREATE OR REPLACE FUNCTION prevent_secrets_aad_mutation() RETURNS TRIGGER AS $$
+BEGIN
+    IF OLD.secret_id != NEW.secret_id OR OLD.secret_name != NEW.secret_name THEN
+        RAISE EXCEPTION 'secret_id and secret_name are immutable (used as AAD in encryption)';
+    END IF;
+    RETURN NEW;
+END;
+$$ LANGUAGE plpgsql`,
+  `DROP TRIGGER IF EXISTS prevent_secrets_aad_mutation ON secrets`,
+  `CREATE TRIGGER prevent_secrets_aad_mutation
+BEFORE UPDATE ON secrets
+FOR EACH ROW
+EXECUTE FUNCTION prevent_secrets_aad_mutation()`,
+];
+
+const SQL: DialectSql = {
+  createSecretsTable: SECRETS_DDL,
+  types: { blob: "BYTEA", bigint: "BIGINT", text: "TEXT", tableOptions: "" },
+  // The "C" collation compares UTF-8 bytes: code-point order, as on the other dialects.
+  nameKey: (column) => `${column} COLLATE "C"`,
+  nameParam: "?",
+};
+
+const placeholderCache = new Map<string, string>();
+
+/** `?` → `$1, $2, …`, skipping quoted strings, identifiers and dollar-quoted bodies. */
+function toNumbered(sql: string): string {
+  let converted = placeholderCache.get(sql);
+  if (converted !== undefined) return converted;
+  let out = "";
+  let n = 0;
+  for (let i = 0; i < sql.length; i++) {
+    const ch = sql[i]!;
+    if (ch === "'" || ch === '"') {
+      const end = sql.indexOf(ch, i + 1);
+      const stop = end === -1 ? sql.length : end;
+      out += sql.slice(i, stop + 1);
+      i = stop;
+    } else if (ch === "$" && sql[i + 1] === "$") {
+      const end = sql.indexOf("$$", i + 2);
+      const stop = end === -1 ? sql.length : end + 1;
+      out += sql.slice(i, stop + 1);
+      i = stop;
+    } else if (ch === "?") {
+      out += `$${++n}`;
+    } else {
+      out += ch;
+    }
+  }
+  converted = out;
+  if (placeholderCache.size < 1000) placeholderCache.set(sql, converted);
+  return converted;
+}
+
+/** BIGINT (epoch ms) as a number; every other type as pg parses it by default. */
+const int8AsNumber = ((oid: number, format?: "text" | "binary") =>
+  oid === INT8_OID
+    ? (value: string): number => Number(value)
+    : (pg.types.getTypeParser(oid, format ?? "text") as unknown)) as typeof pg.types.getTypeParser;
+
+interface Queryable {
+  query(text: string, values?: unknown[]): Promise<pg.QueryResult>;
+}
+
+function executorFor(client: Queryable): SqlExecutor {
+  return {
+    async all<T extends Row>(sql: string, params: readonly SqlValue[] = []) {
+      return (await client.query(toNumbered(sql), [...params])).rows as T[];
+    },
+    async get<T extends Row>(sql: string, params: readonly SqlValue[] = []) {
+      return (await client.query(toNumbered(sql), [...params])).rows[0] as T | undefined;
+    },
+    async run(sql: string, params: readonly SqlValue[] = []) {
+      return (await client.query(toNumbered(sql), [...params])).rowCount ?? 0;
+    },
+    async exec(statements: readonly string[]) {
+      for (const statement of statements) await client.query(statement);
+    },
+  };
+}
+
+export class PostgresDialect implements Dialect {
+  readonly name = "postgresql" as const;
+  readonly capabilities = { transactionalDdl: true } as const;
+  readonly sql = SQL;
+  readonly #pool: pg.Pool;
+  readonly #executor: SqlExecutor;
+
+  constructor(target: PostgresTarget, options: { maxConnections?: number } = {}) {
+    this.#pool = new pg.Pool({
+      connectionString: target.connectionString,
+      max: options.maxConnections ?? 10,
+      types: { getTypeParser: int8AsNumber },
+    });
+    // A connection that dies while idle (server restart) must not take the process down;
+    // the pool replaces it and the next query reports any lasting problem.
+    this.#pool.on("error", () => undefined);
+    this.#executor = executorFor(this.#pool);
+  }
+
+  all<T extends Row = Row>(sql: string, params?: readonly SqlValue[]): Promise<T[]> {
+    return this.#executor.all<T>(sql, params);
+  }
+
+  get<T extends Row = Row>(sql: string, params?: readonly SqlValue[]): Promise<T | undefined> {
+    return this.#executor.get<T>(sql, params);
+  }
+
+  run(sql: string, params?: readonly SqlValue[]): Promise<number> {
+    return this.#executor.run(sql, params);
+  }
+
+  exec(statements: readonly string[]): Promise<void> {
+    return this.transaction((tx) => tx.exec(statements));
+  }
+
+  async transaction<T>(
+    fn: (tx: SqlExecutor) => Promise<T>,
+    _options?: TransactionOptions,
+  ): Promise<T> {
+    const client = await this.#pool.connect();
+    let broken: Error | undefined;
+    try {
+      await client.query("BEGIN");
+      try {
+        const result = await fn(executorFor(client));
+        await client.query("COMMIT");
+        return result;
+      } catch (err) {
+        try {
+          await client.query("ROLLBACK");
+        } catch (rollbackError) {
+          broken = rollbackError as Error;
+        }
+        throw err;
+      }
+    } finally {
+      client.release(broken);
+    }
+  }
+
+  withMigrationLock<T>(fn: (tx: SqlExecutor) => Promise<T>): Promise<T> {
+    return this.transaction(async (tx) => {
+      await tx.get("SELECT pg_advisory_xact_lock(?::bigint) AS locked", [MIGRATION_LOCK_KEY]);
+      return fn(tx);
+    });
+  }
+
+  isUniqueViolation(err: unknown): boolean {
+    return (err as { code?: unknown }).code === "23505";
+  }
+
+  async tableExists(table: string): Promise<boolean> {
+    const row = await this.get<{ found: string | null }>("SELECT to_regclass(?)::text AS found", [
+      table,
+    ]);
+    return row?.found != null;
+  }
+
+  async columnNames(table: string): Promise<string[]> {
+    const rows = await this.all<{ name: string }>(
+      "SELECT attname AS name FROM pg_attribute WHERE attrelid = to_regclass(?) AND attnum > 0 AND NOT attisdropped ORDER BY attnum",
+      [table],
+    );
+    return rows.map((r) => r.name);
+  }
+
+  async close(): Promise<void> {
+    await this.#pool.end();
+  }
+
+  /** The pool, for the rotation engine's streaming reads (package-internal). */
+  get pool(): pg.Pool {
+    return this.#pool;
+  }
+}

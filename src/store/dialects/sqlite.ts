@@ -1,0 +1,229 @@
+/**
+ * SQLite through better-sqlite3 (synchronous). WAL mode with a busy timeout lets a server and the
+ * CLI share one file; `synchronous=FULL` makes every commit durable.
+ *
+ * better-sqlite3 has one connection and no awaits of its own, so a transaction that awaits could
+ * interleave with other callers' statements on that connection: every statement and transaction
+ * therefore runs under a per-connection mutex.
+ */
+import { closeSync, existsSync, openSync } from "node:fs";
+import Database from "better-sqlite3";
+import { MlflowSecretsError } from "../../errors.js";
+import type {
+  Dialect,
+  DialectSql,
+  Row,
+  SqlExecutor,
+  SqlValue,
+  TransactionOptions,
+} from "../dialect.js";
+import type { SqliteTarget } from "../uri.js";
+
+const BUSY_TIMEOUT_MS = 10_000;
+
+/**
+ * One connection per database file per process, shared by every store opened on it. Two
+ * connections in one thread would deadlock: a transaction that awaits holds the write lock
+ * while the other connection's busy handler blocks the very thread that would release it.
+ */
+const shared = new Map<string, { dialect: SqliteDialect; refs: number }>();
+
+const SECRETS_DDL = [
+  `CREATE TABLE IF NOT EXISTS secrets (
+  secret_id VARCHAR(36) NOT NULL,
+  secret_name VARCHAR(255) NOT NULL,
+  encrypted_value BLOB NOT NULL,
+  wrapped_dek BLOB NOT NULL,
+  kek_version INTEGER NOT NULL,
+  masked_value VARCHAR(500) NOT NULL,
+  provider VARCHAR(64),
+  auth_config TEXT,
+  description TEXT,
+  created_by VARCHAR(255),
+  created_at BIGINT NOT NULL,
+  last_updated_by VARCHAR(255),
+  last_updated_at BIGINT NOT NULL,
+  workspace VARCHAR(63) DEFAULT 'default' NOT NULL,
+  CONSTRAINT secrets_pk PRIMARY KEY (secret_id),
+  CONSTRAINT uq_secrets_workspace_secret_name UNIQUE (workspace, secret_name)
+)`,
+  `CREATE INDEX IF NOT EXISTS idx_secrets_workspace ON secrets (workspace)`,
+  `CREATE TRIGGER IF NOT EXISTS prevent_secrets_aad_mutation
+BEFORE UPDATE ON secrets
+FOR EACH ROW
+WHEN OLD.secret_id != NEW.secret_id OR OLD.secret_name != NEW.secret_name
+BEGIN
+    SELECT RAISE(ABORT, 'secret_id and secret_name are immutable (used as AAD in encryption)');
+END`,
+];
+
+const SQL: DialectSql = {
+  createSecretsTable: SECRETS_DDL,
+  types: { blob: "BLOB", bigint: "BIGINT", text: "TEXT", tableOptions: "" },
+  // SQLite compares TEXT with memcmp over UTF-8: code-point order already.
+  nameKey: (column) => column,
+  nameParam: "?",
+};
+
+type Statement = Database.Statement<unknown[], unknown>;
+
+export class SqliteDialect implements Dialect {
+  readonly name = "sqlite" as const;
+  readonly capabilities = { transactionalDdl: true } as const;
+  readonly sql = SQL;
+  readonly #db: Database.Database;
+  readonly #statements = new Map<string, Statement>();
+  #queue: Promise<void> = Promise.resolve();
+  #holders = 0;
+  readonly #executor: SqlExecutor;
+  #path = ":memory:";
+
+  private constructor(db: Database.Database) {
+    this.#db = db;
+    this.#executor = {
+      all: async <T extends Row>(sql: string, params: readonly SqlValue[] = []) =>
+        this.#prepare(sql).all(...params) as T[],
+      get: async <T extends Row>(sql: string, params: readonly SqlValue[] = []) =>
+        this.#prepare(sql).get(...params) as T | undefined,
+      run: async (sql: string, params: readonly SqlValue[] = []) =>
+        this.#prepare(sql).run(...params).changes,
+      exec: async (statements: readonly string[]) => {
+        for (const statement of statements) this.#db.exec(statement);
+      },
+    };
+  }
+
+  static open(target: SqliteTarget): SqliteDialect {
+    const entry = target.path === ":memory:" ? undefined : shared.get(target.path);
+    if (entry !== undefined) {
+      entry.refs++;
+      return entry.dialect;
+    }
+    const dialect = SqliteDialect.#connect(target);
+    if (target.path !== ":memory:") shared.set(target.path, { dialect, refs: 1 });
+    dialect.#path = target.path;
+    return dialect;
+  }
+
+  static #connect(target: SqliteTarget): SqliteDialect {
+    if (target.path !== ":memory:" && !existsSync(target.path)) {
+      // A new database file is private to its owner; SQLite gives -wal and -shm the same mode.
+      closeSync(openSync(target.path, "wx", 0o600));
+    }
+    const db = new Database(target.path, { timeout: BUSY_TIMEOUT_MS });
+    try {
+      db.pragma("journal_mode = WAL");
+      db.pragma("synchronous = FULL");
+      // MLflow's model_definitions.secret_id has ON DELETE SET NULL; SQLite enforces it only with this.
+      db.pragma("foreign_keys = ON");
+      db.defaultSafeIntegers(false);
+    } catch (err) {
+      db.close();
+      throw err;
+    }
+    return new SqliteDialect(db);
+  }
+
+  #prepare(sql: string): Statement {
+    let statement = this.#statements.get(sql);
+    if (statement === undefined) {
+      statement = this.#db.prepare(sql);
+      this.#statements.set(sql, statement);
+    }
+    return statement;
+  }
+
+  /**
+   * Runs `fn` alone on the connection, after whoever holds it. Single statements skip the queue
+   * when nobody holds it: they run synchronously, so nothing can interleave with them.
+   */
+  async #exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    const previous = this.#queue;
+    let release!: () => void;
+    this.#queue = new Promise<void>((resolve) => (release = resolve));
+    this.#holders++;
+    try {
+      await previous;
+      return await fn();
+    } finally {
+      this.#holders--;
+      release();
+    }
+  }
+
+  all<T extends Row = Row>(sql: string, params?: readonly SqlValue[]): Promise<T[]> {
+    const run = () => this.#executor.all<T>(sql, params);
+    return this.#holders === 0 ? run() : this.#exclusive(run);
+  }
+
+  get<T extends Row = Row>(sql: string, params?: readonly SqlValue[]): Promise<T | undefined> {
+    const run = () => this.#executor.get<T>(sql, params);
+    return this.#holders === 0 ? run() : this.#exclusive(run);
+  }
+
+  run(sql: string, params?: readonly SqlValue[]): Promise<number> {
+    const run = () => this.#executor.run(sql, params);
+    return this.#holders === 0 ? run() : this.#exclusive(run);
+  }
+
+  exec(statements: readonly string[]): Promise<void> {
+    return this.#exclusive(() => this.#executor.exec(statements));
+  }
+
+  transaction<T>(
+    fn: (tx: SqlExecutor) => Promise<T>,
+    options: TransactionOptions = {},
+  ): Promise<T> {
+    return this.#exclusive(async () => {
+      this.#db.exec(options.write ? "BEGIN IMMEDIATE" : "BEGIN");
+      try {
+        const result = await fn(this.#executor);
+        this.#db.exec("COMMIT");
+        return result;
+      } catch (err) {
+        if (this.#db.inTransaction) this.#db.exec("ROLLBACK");
+        throw err;
+      }
+    });
+  }
+
+  withMigrationLock<T>(fn: (tx: SqlExecutor) => Promise<T>): Promise<T> {
+    return this.transaction(fn, { write: true });
+  }
+
+  isUniqueViolation(err: unknown): boolean {
+    const code = (err as { code?: unknown }).code;
+    return code === "SQLITE_CONSTRAINT_UNIQUE" || code === "SQLITE_CONSTRAINT_PRIMARYKEY";
+  }
+
+  async tableExists(table: string): Promise<boolean> {
+    const row = await this.get(
+      "SELECT 1 AS found FROM sqlite_master WHERE type = 'table' AND name = ?",
+      [table],
+    );
+    return row !== undefined;
+  }
+
+  async columnNames(table: string): Promise<string[]> {
+    const rows = await this.all<{ name: string }>("SELECT name FROM pragma_table_info(?)", [table]);
+    return rows.map((r) => r.name);
+  }
+
+  async close(): Promise<void> {
+    const entry = shared.get(this.#path);
+    if (entry !== undefined && entry.dialect === this) {
+      if (--entry.refs > 0) return;
+      shared.delete(this.#path);
+    }
+    await this.#exclusive(async () => {
+      this.#statements.clear();
+      if (this.#db.open) this.#db.close();
+    });
+  }
+
+  /** The raw handle, for the rotation engine's streaming reads (package-internal). */
+  get database(): Database.Database {
+    if (!this.#db.open) throw new MlflowSecretsError("The database is closed", "INVALID_STATE");
+    return this.#db;
+  }
+}

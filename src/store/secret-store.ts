@@ -1,0 +1,619 @@
+/**
+ * The secret store: MLflow's `secrets` table over any dialect, with the keyring.
+ *
+ * Rules (MLflow's, plus what MLflow lacks): values are non-empty string → string objects, stored
+ * as Python `json.dumps` text; an update with a value re-encrypts under a new DEK and the current
+ * KEK in one statement; id and name never change (they are the AAD); every read decrypts with the
+ * KEK of the row's own `kek_version`.
+ */
+import { randomUUID } from "node:crypto";
+import type { KekManager } from "../crypto/index.js";
+import { maskSecretValues } from "../crypto/index.js";
+import {
+  decodePlaintext,
+  decryptPlaintext,
+  encryptPlaintext,
+  pythonJsonDumps,
+  unwrapDekWith,
+} from "../crypto/internal.js";
+import { MlflowSecretsError, invalidParameter } from "../errors.js";
+import type { Dialect, SqlExecutor } from "./dialect.js";
+import type { Keyring } from "./keyring.js";
+import { secretInfoFromRow, type SecretInfo, type SecretInfoRow } from "./secret-info.js";
+
+export const DEFAULT_WORKSPACE = "default";
+/** MySQL's BLOB holds 64 KiB; a value's plaintext is capped below that on every dialect. */
+export const MAX_PLAINTEXT_BYTES = 60 * 1024;
+export const MAX_MASKED_VALUE_LENGTH = 500;
+export const MAX_PAGE_SIZE = 1000;
+
+export interface CreateSecretInput {
+  secretName: string;
+  secretValue: Record<string, string>;
+  provider?: string;
+  authConfig?: Record<string, unknown>;
+  createdBy?: string;
+  workspace?: string;
+}
+
+export type GetSecretInput =
+  | { secretId: string; secretName?: undefined; workspace?: string }
+  | { secretName: string; secretId?: undefined; workspace?: string };
+
+export interface UpdateSecretInput {
+  secretId: string;
+  /** A new value: re-encrypted with a new DEK under the current KEK. */
+  secretValue?: Record<string, string>;
+  /** undefined = unchanged, `{}` = cleared, otherwise replaced. */
+  authConfig?: Record<string, unknown>;
+  updatedBy?: string;
+  workspace?: string;
+}
+
+export interface ListSecretsInput {
+  provider?: string;
+  workspace?: string;
+  /** Page size (1 … 1000); omitted = every secret at once, as MLflow. */
+  maxResults?: number;
+  pageToken?: string;
+}
+
+export interface SecretPage {
+  secrets: SecretInfo[];
+  nextPageToken?: string;
+}
+
+/** The secret operations, run on one connection or transaction. */
+export interface SecretOperations {
+  createSecret(input: CreateSecretInput): Promise<SecretInfo>;
+  getSecretInfo(input: GetSecretInput): Promise<SecretInfo>;
+  updateSecret(input: UpdateSecretInput): Promise<SecretInfo>;
+  deleteSecret(input: { secretId: string; workspace?: string }): Promise<SecretInfo>;
+  listSecretInfos(input?: ListSecretsInput): Promise<SecretPage>;
+  /** Decrypts a value: server-side only. */
+  getSecretValue(input: { secretId: string; workspace?: string }): Promise<Record<string, string>>;
+}
+
+/** Operations inside `store.transaction`, plus the transaction's executor for other tables. */
+export interface SecretTransaction extends SecretOperations {
+  readonly executor: SqlExecutor;
+}
+
+/** Facts about the opened database. */
+export interface StoreLayout {
+  /** `alembic_version` exists: MLflow owns the schema. */
+  mlflowManaged: boolean;
+  /** `secrets.workspace` exists (MLflow ≥ workspaces, and every table we create). */
+  hasWorkspaceColumn: boolean;
+  /** The database URI with its password masked. */
+  uri: string;
+}
+
+function codePoints(text: string): number {
+  let n = 0;
+  for (const _ of text) n++;
+  return n;
+}
+
+function checkText(
+  value: unknown,
+  field: string,
+  max: number,
+  options: { required?: boolean } = {},
+): string | undefined {
+  if (value === undefined || value === null) {
+    if (options.required)
+      throw invalidParameter(`Missing value for required parameter '${field}'.`);
+    return undefined;
+  }
+  if (typeof value !== "string")
+    throw invalidParameter(`${field} must be a string, got ${typeof value}`);
+  if (value === "" && options.required)
+    throw invalidParameter(`Missing value for required parameter '${field}'.`);
+  const length = codePoints(value);
+  if (length > max)
+    throw invalidParameter(`${field} must be at most ${max} characters, got ${length}`);
+  return value;
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  if (typeof value !== "object" || value === null || Array.isArray(value)) return false;
+  const proto: unknown = Object.getPrototypeOf(value);
+  return proto === Object.prototype || proto === null;
+}
+
+function checkSecretValue(value: unknown): Record<string, string> {
+  if (!isPlainObject(value) || Object.keys(value).length === 0) {
+    throw invalidParameter(
+      "secret_value must be a non-empty object of string keys to string values",
+    );
+  }
+  for (const key of Object.keys(value)) {
+    if (typeof value[key] !== "string") {
+      throw invalidParameter(
+        `secret_value['${key.slice(0, 64)}'] must be a string, got ${typeof value[key]}`,
+      );
+    }
+  }
+  return value as Record<string, string>;
+}
+
+function checkAuthConfig(value: unknown): Record<string, unknown> | undefined {
+  if (value === undefined || value === null) return undefined;
+  if (!isPlainObject(value)) throw invalidParameter("auth_config must be a JSON object");
+  return value;
+}
+
+/** The bytes MLflow's store encrypts (`json.dumps(dict)`, insertion order) and the mask column. */
+function serialiseValue(value: Record<string, string>): { plaintext: Buffer; maskedValue: string } {
+  const plaintext = Buffer.from(pythonJsonDumps(value), "utf8");
+  if (plaintext.length > MAX_PLAINTEXT_BYTES) {
+    throw invalidParameter(
+      `secret_value is too large: ${plaintext.length} bytes as JSON, the limit is ${MAX_PLAINTEXT_BYTES} (60 KiB)`,
+    );
+  }
+  const maskedValue = pythonJsonDumps(maskSecretValues(value));
+  if (maskedValue.length > MAX_MASKED_VALUE_LENGTH) {
+    throw invalidParameter(
+      `secret_value has too many or too long keys: their masks take ${maskedValue.length} characters, the limit is ${MAX_MASKED_VALUE_LENGTH}`,
+    );
+  }
+  return { plaintext, maskedValue };
+}
+
+function serialiseAuthConfig(value: Record<string, unknown> | undefined): string | null {
+  return value === undefined || Object.keys(value).length === 0 ? null : pythonJsonDumps(value);
+}
+
+function newSecretId(): string {
+  return `s-${randomUUID().replaceAll("-", "")}`;
+}
+
+function encodePageToken(lastName: string): string {
+  return Buffer.from(JSON.stringify({ after: lastName }), "utf8").toString("base64url");
+}
+
+function decodePageToken(token: string): string {
+  try {
+    const parsed = JSON.parse(Buffer.from(token, "base64url").toString("utf8")) as {
+      after?: unknown;
+    };
+    if (typeof parsed.after === "string") return parsed.after;
+  } catch {
+    // fall through
+  }
+  throw invalidParameter("Invalid page_token");
+}
+
+function notFound(what: string): MlflowSecretsError {
+  return new MlflowSecretsError(`Secret ${what} not found`, "RESOURCE_DOES_NOT_EXIST");
+}
+
+interface ValueRow extends Record<string, unknown> {
+  secret_id: string;
+  secret_name: string;
+  encrypted_value: Buffer;
+  wrapped_dek: Buffer;
+  kek_version: number;
+}
+
+/** SQL built once per store, for the table's actual shape. */
+class Statements {
+  readonly infoColumns: string;
+  readonly insert: string;
+  readonly byId: string;
+  readonly byName: string;
+  readonly valueById: string;
+  constructor(
+    readonly dialect: Dialect,
+    readonly hasWorkspace: boolean,
+  ) {
+    const workspace = hasWorkspace ? "workspace" : `'${DEFAULT_WORKSPACE}' AS workspace`;
+    this.infoColumns = `secret_id, secret_name, kek_version, masked_value, provider, auth_config, created_by, created_at, last_updated_by, last_updated_at, ${workspace}`;
+    const columns =
+      "secret_id, secret_name, encrypted_value, wrapped_dek, kek_version, masked_value, provider, auth_config, created_by, created_at, last_updated_by, last_updated_at";
+    this.insert = hasWorkspace
+      ? `INSERT INTO secrets (${columns}, workspace) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+      : `INSERT INTO secrets (${columns}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`;
+    this.byId = `SELECT ${this.infoColumns} FROM secrets WHERE secret_id = ?`;
+    this.byName = `SELECT ${this.infoColumns} FROM secrets WHERE secret_name = ?${hasWorkspace ? " AND workspace = ?" : ""}`;
+    this.valueById = `SELECT secret_id, secret_name, encrypted_value, wrapped_dek, kek_version${hasWorkspace ? ", workspace" : ""} FROM secrets WHERE secret_id = ?`;
+  }
+}
+
+/**
+ * The store. Open it with `openSecretStore()`; share one per process.
+ *
+ * @example
+ * ```ts
+ * const store = await openSecretStore({ uri: "sqlite:///mlflow.db" });
+ * const info = await store.createSecret({ secretName: "openai-prod", secretValue: { api_key: "sk-…" }, provider: "openai" });
+ * const value = await store.getSecretValue({ secretId: info.secretId }); // { api_key: "sk-…" }
+ * await store.close();
+ * ```
+ */
+export class SecretStore {
+  readonly #dialect: Dialect;
+  readonly #keyring: Keyring;
+  readonly #sql: Statements;
+  readonly #direct: SecretOperations;
+  /** Facts about the opened database. */
+  readonly layout: StoreLayout;
+
+  constructor(dialect: Dialect, keyring: Keyring, layout: StoreLayout) {
+    this.#dialect = dialect;
+    this.#keyring = keyring;
+    this.layout = Object.freeze({ ...layout });
+    this.#sql = new Statements(dialect, layout.hasWorkspaceColumn);
+    this.#direct = this.#operations(dialect);
+  }
+
+  /** The keyring this store decrypts and encrypts with. */
+  get keyring(): Keyring {
+    return this.#keyring;
+  }
+
+  /** The dialect (package-internal: the server's own tables and the rotation engine use it). */
+  get dialect(): Dialect {
+    return this.#dialect;
+  }
+
+  createSecret(input: CreateSecretInput): Promise<SecretInfo> {
+    return this.transaction((tx) => tx.createSecret(input));
+  }
+
+  getSecretInfo(input: GetSecretInput): Promise<SecretInfo> {
+    return this.#direct.getSecretInfo(input);
+  }
+
+  updateSecret(input: UpdateSecretInput): Promise<SecretInfo> {
+    return this.transaction((tx) => tx.updateSecret(input));
+  }
+
+  async deleteSecret(input: { secretId: string; workspace?: string }): Promise<void> {
+    await this.transaction((tx) => tx.deleteSecret(input));
+  }
+
+  listSecretInfos(input: ListSecretsInput = {}): Promise<SecretPage> {
+    return this.#direct.listSecretInfos(input);
+  }
+
+  getSecretValue(input: { secretId: string; workspace?: string }): Promise<Record<string, string>> {
+    return this.#direct.getSecretValue(input);
+  }
+
+  /**
+   * Runs several operations (and statements on other tables, e.g. an audit row) in one write
+   * transaction: all of them happen or none.
+   */
+  transaction<T>(fn: (tx: SecretTransaction) => Promise<T>): Promise<T> {
+    return this.#dialect.transaction(
+      (executor) => fn({ ...this.#operations(executor), executor }),
+      { write: true },
+    );
+  }
+
+  /** Rows per `kek_version`, ascending by version. */
+  async countByKekVersion(): Promise<{ kekVersion: number; count: number }[]> {
+    const rows = await this.#dialect.all<{ kek_version: number; n: number | string }>(
+      "SELECT kek_version, COUNT(*) AS n FROM secrets GROUP BY kek_version ORDER BY kek_version",
+    );
+    return rows.map((r) => ({ kekVersion: Number(r.kek_version), count: Number(r.n) }));
+  }
+
+  /**
+   * Checks that the keyring opens every `kek_version` stored, unwrapping one DEK per version.
+   * Returns the versions that fail and why; an empty list means every version is readable.
+   */
+  async checkKeyring(): Promise<{ kekVersion: number; problem: "missing" | "wrong-passphrase" }[]> {
+    const versions = await this.#dialect.all<{ kek_version: number }>(
+      "SELECT DISTINCT kek_version FROM secrets",
+    );
+    const problems: { kekVersion: number; problem: "missing" | "wrong-passphrase" }[] = [];
+    for (const { kek_version: raw } of versions) {
+      const version = Number(raw);
+      const kek = this.#keyring.get(version);
+      if (kek === undefined) {
+        problems.push({ kekVersion: version, problem: "missing" });
+        continue;
+      }
+      const row = await this.#dialect.get<{ wrapped_dek: Buffer }>(
+        "SELECT wrapped_dek FROM secrets WHERE kek_version = ? LIMIT 1",
+        [version],
+      );
+      if (row === undefined) continue; // rotated away meanwhile
+      try {
+        unwrapDekWith(row.wrapped_dek, kek).fill(0);
+      } catch {
+        problems.push({ kekVersion: version, problem: "wrong-passphrase" });
+      }
+    }
+    return problems.sort((a, b) => a.kekVersion - b.kekVersion);
+  }
+
+  async close(): Promise<void> {
+    await this.#dialect.close();
+  }
+
+  #workspace(workspace: string | undefined): string {
+    const name = checkText(workspace, "workspace", 63) ?? DEFAULT_WORKSPACE;
+    if (name === "") throw invalidParameter("workspace must not be empty");
+    if (!this.layout.hasWorkspaceColumn && name !== DEFAULT_WORKSPACE) {
+      throw invalidParameter(
+        `This database's secrets table has no workspace column (MLflow before workspaces): only workspace '${DEFAULT_WORKSPACE}' exists`,
+      );
+    }
+    return name;
+  }
+
+  #kekFor(row: { secret_id: string; secret_name: string; kek_version: number }): KekManager {
+    const kek = this.#keyring.get(Number(row.kek_version));
+    if (kek === undefined) {
+      throw new MlflowSecretsError(
+        `Secret '${row.secret_name}' (${row.secret_id}) is encrypted with kek_version ${row.kek_version}, ` +
+          `which the keyring does not hold (configured versions: ${this.#keyring.versions.join(", ")}). ` +
+          "Add that KEK to MLFLOW_SECRETS_KEYRING_FILE.",
+        "INVALID_STATE",
+      );
+    }
+    return kek;
+  }
+
+  #operations(db: SqlExecutor): SecretOperations {
+    const sql = this.#sql;
+    const hasWorkspace = this.layout.hasWorkspaceColumn;
+    const keyring = this.#keyring;
+    const dialect = this.#dialect;
+
+    const findById = async (
+      secretId: unknown,
+      workspace: string | undefined,
+    ): Promise<SecretInfoRow> => {
+      const id = checkText(secretId, "secret_id", 36, { required: true })!;
+      const row = await db.get<SecretInfoRow & Record<string, unknown>>(sql.byId, [id]);
+      if (row === undefined || (workspace !== undefined && row.workspace !== workspace)) {
+        throw notFound(`with ID '${id}'`);
+      }
+      return row;
+    };
+
+    const operations: SecretOperations = {
+      createSecret: async (input) => {
+        const secretName = checkText(input.secretName, "secret_name", 255, { required: true })!;
+        const secretValue = checkSecretValue(input.secretValue);
+        const provider = checkText(input.provider, "provider", 64) || null;
+        const authConfig = serialiseAuthConfig(checkAuthConfig(input.authConfig));
+        const createdBy = checkText(input.createdBy, "created_by", 255) ?? null;
+        const workspace = this.#workspace(input.workspace);
+        const { plaintext, maskedValue } = serialiseValue(secretValue);
+        const secretId = newSecretId();
+        const sealed = encryptPlaintext(plaintext, keyring.current, secretId, secretName);
+        plaintext.fill(0);
+        const now = Date.now();
+        const params = [
+          secretId,
+          secretName,
+          sealed.encryptedValue,
+          sealed.wrappedDek,
+          sealed.kekVersion,
+          maskedValue,
+          provider,
+          authConfig,
+          createdBy,
+          now,
+          createdBy,
+          now,
+        ];
+        if (hasWorkspace) params.push(workspace);
+        try {
+          await db.run(sql.insert, params);
+        } catch (err) {
+          if (dialect.isUniqueViolation(err)) {
+            throw new MlflowSecretsError(
+              `Secret with name '${secretName}' already exists`,
+              "RESOURCE_ALREADY_EXISTS",
+              {
+                cause: err,
+              },
+            );
+          }
+          throw err;
+        }
+        return secretInfoFromRow({
+          secret_id: secretId,
+          secret_name: secretName,
+          kek_version: sealed.kekVersion,
+          masked_value: maskedValue,
+          provider,
+          auth_config: authConfig,
+          created_by: createdBy,
+          created_at: now,
+          last_updated_by: createdBy,
+          last_updated_at: now,
+          workspace,
+        });
+      },
+
+      getSecretInfo: async (input) => {
+        const byId =
+          input.secretId !== undefined && input.secretId !== null && input.secretId !== "";
+        const byName =
+          input.secretName !== undefined && input.secretName !== null && input.secretName !== "";
+        if (byId === byName)
+          throw invalidParameter("Exactly one of secret_id or secret_name must be provided");
+        if (byId) {
+          const workspace =
+            input.workspace === undefined ? undefined : this.#workspace(input.workspace);
+          return secretInfoFromRow(await findById(input.secretId, workspace));
+        }
+        const name = checkText(input.secretName, "secret_name", 255, { required: true })!;
+        const workspace = this.#workspace(input.workspace);
+        const row = await db.get<SecretInfoRow & Record<string, unknown>>(
+          sql.byName,
+          hasWorkspace ? [name, workspace] : [name],
+        );
+        if (row === undefined) throw notFound(`with name '${name}'`);
+        return secretInfoFromRow(row);
+      },
+
+      updateSecret: async (input) => {
+        const workspace =
+          input.workspace === undefined ? undefined : this.#workspace(input.workspace);
+        const current = await findById(input.secretId, workspace);
+        const secretValue =
+          input.secretValue === undefined ? undefined : checkSecretValue(input.secretValue);
+        const authConfig = checkAuthConfig(input.authConfig);
+        const updatedBy = checkText(input.updatedBy, "updated_by", 255) ?? null;
+        const sets = ["last_updated_by = ?", "last_updated_at = ?"];
+        const now = Date.now();
+        const params: (string | number | Buffer | null)[] = [updatedBy, now];
+        let maskedValue = current.masked_value;
+        let kekVersion = Number(current.kek_version);
+        if (secretValue !== undefined) {
+          const serialised = serialiseValue(secretValue);
+          // A new DEK under the current KEK; the AAD is the row's own (immutable) id and name.
+          const sealed = encryptPlaintext(
+            serialised.plaintext,
+            keyring.current,
+            current.secret_id,
+            current.secret_name,
+          );
+          serialised.plaintext.fill(0);
+          sets.push(
+            "encrypted_value = ?",
+            "wrapped_dek = ?",
+            "kek_version = ?",
+            "masked_value = ?",
+          );
+          params.push(
+            sealed.encryptedValue,
+            sealed.wrappedDek,
+            sealed.kekVersion,
+            serialised.maskedValue,
+          );
+          maskedValue = serialised.maskedValue;
+          kekVersion = sealed.kekVersion;
+        }
+        let authConfigColumn = current.auth_config;
+        if (authConfig !== undefined) {
+          authConfigColumn = serialiseAuthConfig(authConfig);
+          sets.push("auth_config = ?");
+          params.push(authConfigColumn);
+        }
+        params.push(current.secret_id);
+        const changed = await db.run(
+          `UPDATE secrets SET ${sets.join(", ")} WHERE secret_id = ?`,
+          params,
+        );
+        if (changed === 0) throw notFound(`with ID '${current.secret_id}'`);
+        return secretInfoFromRow({
+          ...current,
+          masked_value: maskedValue,
+          kek_version: kekVersion,
+          auth_config: authConfigColumn,
+          last_updated_by: updatedBy,
+          last_updated_at: now,
+        });
+      },
+
+      deleteSecret: async (input) => {
+        const workspace =
+          input.workspace === undefined ? undefined : this.#workspace(input.workspace);
+        const current = await findById(input.secretId, workspace);
+        const changed = await db.run("DELETE FROM secrets WHERE secret_id = ?", [
+          current.secret_id,
+        ]);
+        if (changed === 0) throw notFound(`with ID '${current.secret_id}'`);
+        return secretInfoFromRow(current);
+      },
+
+      listSecretInfos: async (input = {}) => {
+        const workspace = this.#workspace(input.workspace);
+        const provider = checkText(input.provider, "provider", 64) || undefined;
+        const maxResults = input.maxResults;
+        if (
+          maxResults !== undefined &&
+          (!Number.isInteger(maxResults) || maxResults < 1 || maxResults > MAX_PAGE_SIZE)
+        ) {
+          throw invalidParameter(
+            `max_results must be an integer between 1 and ${MAX_PAGE_SIZE}, got ${String(maxResults)}`,
+          );
+        }
+        const where: string[] = [];
+        const params: (string | number)[] = [];
+        if (hasWorkspace) {
+          where.push("workspace = ?");
+          params.push(workspace);
+        }
+        if (provider !== undefined) {
+          where.push("provider = ?");
+          params.push(provider);
+        }
+        if (input.pageToken) {
+          where.push(`${dialect.sql.nameKey("secret_name")} > ${dialect.sql.nameParam}`);
+          params.push(decodePageToken(input.pageToken));
+        }
+        let query = `SELECT ${sql.infoColumns} FROM secrets`;
+        if (where.length > 0) query += ` WHERE ${where.join(" AND ")}`;
+        query += ` ORDER BY ${dialect.sql.nameKey("secret_name")}`;
+        if (maxResults !== undefined) {
+          query += " LIMIT ?";
+          params.push(maxResults + 1);
+        }
+        const rows = await db.all<SecretInfoRow & Record<string, unknown>>(query, params);
+        const more = maxResults !== undefined && rows.length > maxResults;
+        const page = more ? rows.slice(0, maxResults) : rows;
+        const secrets = page.map(secretInfoFromRow);
+        return more
+          ? { secrets, nextPageToken: encodePageToken(page[page.length - 1]!.secret_name) }
+          : { secrets };
+      },
+
+      getSecretValue: async (input) => {
+        const id = checkText(input.secretId, "secret_id", 36, { required: true })!;
+        const workspace =
+          input.workspace === undefined ? undefined : this.#workspace(input.workspace);
+        const row = await db.get<ValueRow>(sql.valueById, [id]);
+        if (
+          row === undefined ||
+          (workspace !== undefined && hasWorkspace && row.workspace !== workspace)
+        ) {
+          throw notFound(`with ID '${id}'`);
+        }
+        const kek = this.#kekFor(row);
+        const plaintext = decryptPlaintext(
+          row.encrypted_value,
+          row.wrapped_dek,
+          kek,
+          row.secret_id,
+          row.secret_name,
+        );
+        const text = decodePlaintext(plaintext, kek);
+        plaintext.fill(0);
+        let value: unknown;
+        try {
+          value = JSON.parse(text);
+        } catch {
+          value = undefined;
+        }
+        if (!isPlainObject(value)) {
+          throw new MlflowSecretsError(
+            `Secret '${row.secret_name}' (${row.secret_id}) does not hold a JSON object of values`,
+            "INVALID_STATE",
+          );
+        }
+        const result: Record<string, string> = {};
+        for (const key of Object.keys(value)) {
+          Object.defineProperty(result, key, {
+            value: typeof value[key] === "string" ? value[key] : JSON.stringify(value[key]),
+            enumerable: true,
+            writable: true,
+            configurable: true,
+          });
+        }
+        return result;
+      },
+    };
+    return operations;
+  }
+}
