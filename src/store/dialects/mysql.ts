@@ -68,7 +68,10 @@ function executorFor(connection: Queryable): SqlExecutor {
       const [rows] = await connection.query(sql, [...params]);
       return rows as T[];
     },
-    async get<T extends Row>(sql: string, params: readonly SqlValue[] = []): Promise<T | undefined> {
+    async get<T extends Row>(
+      sql: string,
+      params: readonly SqlValue[] = [],
+    ): Promise<T | undefined> {
       const [rows] = await connection.query(sql, [...params]);
       const list = rows as T[];
       return list[0];
