@@ -1,21 +1,33 @@
 /**
  * `npm run bench`: crypto figures, next to the Python reference run right before on the same
- * machine (when ../shared/reference is present), printed as JSON.
+ * machine (when ../shared/reference is present), and store figures on SQLite (and PostgreSQL when
+ * a URI is given), printed as JSON.
  *
- *   npm run bench [-- --seconds 2]
+ *   npm run bench [-- --seconds 2] [--postgres-uri postgresql://…]
  */
 import { parseArgs } from "node:util";
 import { benchCrypto } from "./crypto.js";
 import { runReference } from "./reference.js";
+import { benchPostgres, benchSqlite } from "./store.js";
 
-const { values } = parseArgs({ options: { seconds: { type: "string", default: "2" } } });
+const { values } = parseArgs({
+  options: { seconds: { type: "string", default: "2" }, "postgres-uri": { type: "string" } },
+});
 const seconds = Number(values.seconds);
+const postgresUri =
+  values["postgres-uri"] ??
+  process.env.MLFLOW_SECRETS_BENCH_POSTGRES_URI ??
+  process.env.MLFLOW_SECRETS_TEST_POSTGRES_URI;
 
 const reference = runReference("bench_reference.py", ["--seconds", String(seconds)]);
 const crypto = await benchCrypto(seconds);
 
 const ratio = (ours: number, theirs: number | string | undefined): number | undefined =>
   typeof theirs === "number" ? Math.round((ours / theirs) * 100) / 100 : undefined;
+
+const sqlite = await benchSqlite(seconds);
+const postgres = postgresUri ? await benchPostgres(postgresUri, seconds) : undefined;
+const storeTargets = { creates_per_s: 3000, value_reads_per_s: 20000, list_10k_ms_below: 150 };
 
 const report = {
   machine: { node: process.version, cpus: (await import("node:os")).availableParallelism() },
@@ -28,6 +40,11 @@ const report = {
       rotate: ratio(crypto.rotate_secret_per_s, reference.rotate_secret_per_s),
       target: 1.5,
     },
+  },
+  store: {
+    sqlite,
+    postgresql: postgres ?? "not run (set MLFLOW_SECRETS_BENCH_POSTGRES_URI or --postgres-uri)",
+    targets_sqlite: storeTargets,
   },
 };
 console.log(JSON.stringify(report, null, 2));

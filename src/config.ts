@@ -185,3 +185,21 @@ export function readKeyringFile(env: Env = process.env): KeyringFile | undefined
   });
   return { path, entries, looselyReadable };
 }
+
+// ---------------------------------------------------------------------------------------------
+// CLI: where secret commands go, and debugging
+// ---------------------------------------------------------------------------------------------
+
+export const TRACKING_URI_ENV_VAR = "MLFLOW_TRACKING_URI";
+export const DEBUG_ENV_VAR = "MLFLOW_SECRETS_DEBUG";
+
+/** `MLFLOW_TRACKING_URI` when it is an http(s) URL (a server to talk to), else undefined. */
+export function readHttpTrackingUri(env: Env = process.env): string | undefined {
+  const uri = env[TRACKING_URI_ENV_VAR];
+  return uri && /^https?:\/\//i.test(uri) ? uri : undefined;
+}
+
+/** True when `MLFLOW_SECRETS_DEBUG=1`: errors print their stack trace. */
+export function readDebug(env: Env = process.env): boolean {
+  return env[DEBUG_ENV_VAR] === "1";
+}

@@ -3,6 +3,7 @@
  * stderr and an exit code; a stack trace only with MLFLOW_SECRETS_DEBUG=1.
  */
 import { Command, CommanderError } from "commander";
+import { readDebug } from "../config.js";
 import { VERSION } from "../version.js";
 import { registerCommands } from "./commands/index.js";
 import { CliExit, EXIT_FAILURE, EXIT_OK, EXIT_USAGE } from "./errors.js";
@@ -61,7 +62,7 @@ function reportError(err: unknown, io: CliIo): number {
   }
   const message = err instanceof Error ? err.message : String(err);
   io.stderr.write(`Error: ${message}\n`);
-  if (io.env.MLFLOW_SECRETS_DEBUG === "1" && err instanceof Error && err.stack) {
+  if (readDebug(io.env) && err instanceof Error && err.stack) {
     io.stderr.write(`${err.stack}\n`);
   }
   return EXIT_FAILURE;

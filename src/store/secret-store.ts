@@ -331,6 +331,57 @@ export class SecretStore {
     return problems.sort((a, b) => a.kekVersion - b.kekVersion);
   }
 
+  /**
+   * Unwraps every stored DEK with the KEK of its row's version (in batches, bounded memory) and
+   * returns the rows that fail. Decrypts no value.
+   */
+  async verifyWrappedDeks(
+    options: { batchSize?: number } = {},
+  ): Promise<{ secretId: string; secretName: string; kekVersion: number; problem: string }[]> {
+    const batchSize = options.batchSize ?? 1000;
+    const failures: {
+      secretId: string;
+      secretName: string;
+      kekVersion: number;
+      problem: string;
+    }[] = [];
+    let after = "";
+    for (;;) {
+      const rows = await this.#dialect.all<{
+        secret_id: string;
+        secret_name: string;
+        kek_version: number;
+        wrapped_dek: Buffer;
+      }>(
+        "SELECT secret_id, secret_name, kek_version, wrapped_dek FROM secrets WHERE secret_id > ? ORDER BY secret_id LIMIT ?",
+        [after, batchSize],
+      );
+      for (const row of rows) {
+        const version = Number(row.kek_version);
+        const kek = this.#keyring.get(version);
+        const failure = {
+          secretId: row.secret_id,
+          secretName: row.secret_name,
+          kekVersion: version,
+        };
+        if (kek === undefined) {
+          failures.push({
+            ...failure,
+            problem: `no KEK for kek_version ${version} in the keyring`,
+          });
+          continue;
+        }
+        try {
+          unwrapDekWith(row.wrapped_dek, kek).fill(0);
+        } catch {
+          failures.push({ ...failure, problem: "the DEK does not unwrap with that version's KEK" });
+        }
+      }
+      if (rows.length < batchSize) return failures;
+      after = rows[rows.length - 1]!.secret_id;
+    }
+  }
+
   async close(): Promise<void> {
     await this.#dialect.close();
   }

@@ -1,0 +1,108 @@
+/** `mlflow-secrets crypto status [--verify]` (and, from the rotation module, `crypto rotate-kek`). */
+import { Option, type Command } from "commander";
+import { openSecretStore } from "../../store/index.js";
+import { CliExit, EXIT_FAILURE } from "../errors.js";
+import { parseOutputFormat, printJson, printTable, type OutputFormat } from "../output.js";
+import type { RegisterCommands } from "./index.js";
+
+/** The `crypto` group, shared with the rotation command. */
+export function cryptoGroup(program: Command): Command {
+  return (
+    program.commands.find((c) => c.name() === "crypto") ??
+    program
+      .command("crypto")
+      .description("Commands for managing MLflow's cryptographic passphrase.")
+  );
+}
+
+export const registerCryptoCommands: RegisterCommands = (program, io) => {
+  cryptoGroup(program)
+    .command("status")
+    .description("rows per KEK version, the configured keyring, and what it cannot decrypt")
+    .option(
+      "--backend-store-uri <uri>",
+      "database URI; default MLFLOW_BACKEND_STORE_URI, else sqlite:///mlflow-secrets.db",
+    )
+    .option("--verify", "unwrap every data key and list the secrets that fail (exit 1 if any)")
+    .addOption(
+      new Option("--output <format>", "table or json")
+        .default("table")
+        .argParser(parseOutputFormat),
+    )
+    .addHelpText(
+      "after",
+      "\nExample:\n  $ MLFLOW_SECRETS_KEYRING_FILE=keyring.json mlflow-secrets crypto status --verify\n",
+    )
+    .action(
+      async (options: { backendStoreUri?: string; verify?: boolean; output: OutputFormat }) => {
+        const store = await openSecretStore({
+          ...(options.backendStoreUri ? { uri: options.backendStoreUri } : {}),
+          env: io.env,
+          verifyKeyring: false,
+        });
+        try {
+          const counts = await store.countByKekVersion();
+          const problems = await store.checkKeyring();
+          const failures = options.verify ? await store.verifyWrappedDeks() : undefined;
+          const keyring = store.keyring;
+          const status = {
+            current_kek_version: keyring.current.kekVersion,
+            using_default_passphrase: keyring.current.usingDefaultPassphrase,
+            keyring_versions: keyring.versions,
+            kek_versions: counts.map(({ kekVersion, count }) => {
+              const problem = problems.find((p) => p.kekVersion === kekVersion)?.problem;
+              return {
+                kek_version: kekVersion,
+                rows: count,
+                in_keyring: keyring.get(kekVersion) !== undefined,
+                readable: problem === undefined,
+                ...(problem === "wrong-passphrase" ? { problem: "wrong passphrase" } : {}),
+                ...(problem === "missing" ? { problem: "no KEK configured" } : {}),
+              };
+            }),
+            ...(failures
+              ? {
+                  verified: true,
+                  failures: failures.map((f) => ({
+                    secret_id: f.secretId,
+                    secret_name: f.secretName,
+                    kek_version: f.kekVersion,
+                    problem: f.problem,
+                  })),
+                }
+              : {}),
+          };
+          if (options.output === "json") {
+            printJson(io, status);
+          } else {
+            io.stdout.write(
+              `Current KEK version: ${status.current_kek_version}${status.using_default_passphrase ? " (default passphrase!)" : ""}\n` +
+                `Keyring versions:    ${status.keyring_versions.join(", ")}\n\n`,
+            );
+            if (status.kek_versions.length === 0) io.stdout.write("No secrets stored.\n");
+            else
+              printTable(
+                io,
+                ["KEK_VERSION", "ROWS", "IN_KEYRING", "READABLE"],
+                status.kek_versions.map((v) => [
+                  String(v.kek_version),
+                  String(v.rows),
+                  v.in_keyring ? "yes" : "no",
+                  v.readable ? "yes" : `no (${v.problem})`,
+                ]),
+              );
+            if (failures) {
+              io.stdout.write(
+                failures.length === 0
+                  ? `\nVerified: every data key unwraps.\n`
+                  : `\n${failures.length} secret(s) fail:\n${failures.map((f) => `  ${f.secretName} (${f.secretId}), kek_version ${f.kekVersion}: ${f.problem}`).join("\n")}\n`,
+              );
+            }
+          }
+          if (failures && failures.length > 0) throw new CliExit(EXIT_FAILURE);
+        } finally {
+          await store.close();
+        }
+      },
+    );
+};

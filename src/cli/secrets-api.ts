@@ -1,0 +1,141 @@
+/**
+ * What the `secrets` commands need, in the REST API's shapes, so `--output json` prints exactly
+ * the body the server would send. Two implementations: directly on a database, or through a
+ * server (MLflow's gateway-secrets REST API).
+ */
+import { readBackendStoreUri, readHttpTrackingUri } from "../config.js";
+import {
+  openSecretStore,
+  toRestSecretInfo,
+  type RestSecretInfo,
+  type SecretStore,
+} from "../store/index.js";
+import type { CliIo } from "./io.js";
+
+export interface SecretsApi {
+  create(request: {
+    secret_name: string;
+    secret_value: Record<string, string>;
+    provider?: string;
+    auth_config?: Record<string, unknown>;
+  }): Promise<{ secret: RestSecretInfo }>;
+  get(request: { secret_id?: string; secret_name?: string }): Promise<{ secret: RestSecretInfo }>;
+  list(request: { provider?: string }): Promise<{ secrets: RestSecretInfo[] }>;
+  update(request: {
+    secret_id: string;
+    secret_value?: Record<string, string>;
+    auth_config?: Record<string, unknown>;
+  }): Promise<{ secret: RestSecretInfo }>;
+  delete(request: { secret_id: string }): Promise<Record<string, never>>;
+  reveal(request: {
+    secret_id: string;
+  }): Promise<{ secret_id: string; secret_value: Record<string, string> }>;
+  close(): Promise<void>;
+}
+
+export interface TargetOptions {
+  backendStoreUri?: string;
+  trackingUri?: string;
+  workspace?: string;
+}
+
+export type Target =
+  { mode: "direct"; uri: string | undefined } | { mode: "server"; trackingUri: string };
+
+/**
+ * Where a command goes: the flags; then an http(s) `MLFLOW_TRACKING_URI` (a server); then
+ * `MLFLOW_BACKEND_STORE_URI` (direct); then the default SQLite file.
+ */
+export function resolveTarget(options: TargetOptions, io: CliIo): Target {
+  if (options.backendStoreUri) return { mode: "direct", uri: options.backendStoreUri };
+  if (options.trackingUri) return { mode: "server", trackingUri: options.trackingUri };
+  const tracking = readHttpTrackingUri(io.env);
+  if (tracking) return { mode: "server", trackingUri: tracking };
+  return { mode: "direct", uri: readBackendStoreUri(io.env) };
+}
+
+/** The secrets API directly on a database. */
+export class DirectSecretsApi implements SecretsApi {
+  private constructor(
+    private readonly store: SecretStore,
+    private readonly workspace: string | undefined,
+    private readonly actor: string | undefined,
+  ) {}
+
+  static async open(
+    uri: string | undefined,
+    io: CliIo,
+    workspace?: string,
+    actor?: string,
+  ): Promise<DirectSecretsApi> {
+    const store = await openSecretStore({ ...(uri ? { uri } : {}), env: io.env });
+    return new DirectSecretsApi(store, workspace, actor);
+  }
+
+  get secretStore(): SecretStore {
+    return this.store;
+  }
+
+  private scope(): { workspace?: string } {
+    return this.workspace === undefined ? {} : { workspace: this.workspace };
+  }
+
+  async create(request: Parameters<SecretsApi["create"]>[0]) {
+    const info = await this.store.createSecret({
+      secretName: request.secret_name,
+      secretValue: request.secret_value,
+      ...(request.provider !== undefined ? { provider: request.provider } : {}),
+      ...(request.auth_config !== undefined ? { authConfig: request.auth_config } : {}),
+      ...(this.actor !== undefined ? { createdBy: this.actor } : {}),
+      ...this.scope(),
+    });
+    return { secret: toRestSecretInfo(info) };
+  }
+
+  async get(request: { secret_id?: string; secret_name?: string }) {
+    const input =
+      request.secret_id !== undefined
+        ? {
+            secretId: request.secret_id,
+            ...(request.secret_name !== undefined ? { secretName: request.secret_name } : {}),
+          }
+        : { secretName: request.secret_name! };
+    const info = await this.store.getSecretInfo({ ...input, ...this.scope() } as Parameters<
+      SecretStore["getSecretInfo"]
+    >[0]);
+    return { secret: toRestSecretInfo(info) };
+  }
+
+  async list(request: { provider?: string }) {
+    const page = await this.store.listSecretInfos({
+      ...(request.provider !== undefined ? { provider: request.provider } : {}),
+      ...this.scope(),
+    });
+    return { secrets: page.secrets.map(toRestSecretInfo) };
+  }
+
+  async update(request: Parameters<SecretsApi["update"]>[0]) {
+    const info = await this.store.updateSecret({
+      secretId: request.secret_id,
+      ...(request.secret_value !== undefined ? { secretValue: request.secret_value } : {}),
+      ...(request.auth_config !== undefined ? { authConfig: request.auth_config } : {}),
+      ...(this.actor !== undefined ? { updatedBy: this.actor } : {}),
+      ...this.scope(),
+    });
+    return { secret: toRestSecretInfo(info) };
+  }
+
+  async delete(request: { secret_id: string }) {
+    await this.store.deleteSecret({ secretId: request.secret_id, ...this.scope() });
+    return {};
+  }
+
+  async reveal(request: { secret_id: string }) {
+    const value = await this.store.getSecretValue({ secretId: request.secret_id, ...this.scope() });
+    return { secret_id: request.secret_id, secret_value: value };
+  }
+
+  close(): Promise<void> {
+    return this.store.close();
+  }
+}
