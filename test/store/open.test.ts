@@ -1,11 +1,13 @@
 /** Opening a store: keyring checks, migrations, MLflow-managed databases, URIs — on every dialect. */
 import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
 import { chmodSync, mkdtempSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import type { MlflowSecretsError } from "../../src/index.js";
 import { Keyring, openSecretStore, parseDatabaseUri, redactUri } from "../../src/index.js";
+import { REPO_ROOT } from "../helpers/cli.js";
 import { DIALECTS } from "../helpers/databases.js";
 import { kekFor } from "../helpers/keks.js";
 import { PASSPHRASE, testKeyring, withDatabase, withStore } from "../helpers/store.js";
@@ -234,6 +236,40 @@ for (const dialect of DIALECTS) {
       }));
   });
 }
+
+describe("migrations across processes", () => {
+  it("three processes opening a new SQLite file at once migrate it exactly once", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "race-"));
+    const uri = `sqlite:///${join(dir, "race.db")}`;
+    const script = `
+      import { openSecretStore } from "./src/index.ts";
+      const store = await openSecretStore();
+      await store.createSecret({ secretName: "from-" + process.pid, secretValue: { api_key: "k" } });
+      await store.close();
+    `;
+    const env = { ...process.env, MLFLOW_BACKEND_STORE_URI: uri, MLFLOW_CRYPTO_KEK_PASSPHRASE: PASSPHRASE };
+    const runs = await Promise.all(
+      [0, 1, 2].map(
+        () =>
+          new Promise<{ code: number | null; stderr: string }>((resolve) => {
+            const child = spawn(process.execPath, ["--import", "tsx", "--input-type=module", "-e", script], { cwd: REPO_ROOT, env });
+            let stderr = "";
+            child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+            child.on("close", (code) => resolve({ code, stderr }));
+          }),
+      ),
+    );
+    for (const run of runs) assert.equal(run.code, 0, run.stderr);
+    const store = await openSecretStore({ uri, keyring: await testKeyring() });
+    try {
+      assert.equal((await store.listSecretInfos()).secrets.length, 3);
+      const versions = await store.dialect.all("SELECT version FROM mlflow_secrets_schema_version");
+      assert.equal(versions.length, 1);
+    } finally {
+      await store.close();
+    }
+  });
+});
 
 describe("store URIs and the keyring file", () => {
   it("parses MLflow-style URIs", () => {
