@@ -247,12 +247,20 @@ describe("migrations across processes", () => {
       await store.createSecret({ secretName: "from-" + process.pid, secretValue: { api_key: "k" } });
       await store.close();
     `;
-    const env = { ...process.env, MLFLOW_BACKEND_STORE_URI: uri, MLFLOW_CRYPTO_KEK_PASSPHRASE: PASSPHRASE };
+    const env = {
+      ...process.env,
+      MLFLOW_BACKEND_STORE_URI: uri,
+      MLFLOW_CRYPTO_KEK_PASSPHRASE: PASSPHRASE,
+    };
     const runs = await Promise.all(
       [0, 1, 2].map(
         () =>
           new Promise<{ code: number | null; stderr: string }>((resolve) => {
-            const child = spawn(process.execPath, ["--import", "tsx", "--input-type=module", "-e", script], { cwd: REPO_ROOT, env });
+            const child = spawn(
+              process.execPath,
+              ["--import", "tsx", "--input-type=module", "-e", script],
+              { cwd: REPO_ROOT, env },
+            );
             let stderr = "";
             child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
             child.on("close", (code) => resolve({ code, stderr }));
