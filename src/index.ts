@@ -4,10 +4,13 @@
  * The public surface is this file's named exports; everything else is internal.
  */
 export * from "./crypto/index.js";
+export * from "./client/index.js";
 export {
   ERROR_CODES,
   MlflowSecretsError,
+  RestError,
   httpStatusForErrorCode,
   isMlflowSecretsError,
+  type AnyErrorCode,
   type ErrorCode,
 } from "./errors.js";

@@ -1,11 +1,13 @@
 /** Every command group registers itself here; run.ts stays free of command details. */
 import type { Command } from "commander";
 import type { CliIo } from "../io.js";
+import { registerCredsCommands } from "./creds.js";
+import { registerLoginCommands } from "./login.js";
 
 /** A command module: adds its commands to the program; actions receive the shared io. */
 export type RegisterCommands = (program: Command, io: CliIo) => void;
 
-const groups: RegisterCommands[] = [];
+const groups: RegisterCommands[] = [registerLoginCommands, registerCredsCommands];
 
 export function registerCommands(program: Command, io: CliIo): void {
   for (const register of groups) register(program, io);
