@@ -172,8 +172,16 @@ export function parseBooleanEnv(raw: string, name: string): boolean {
   if (text === "true" || text === "1") return true;
   if (text === "false" || text === "0") return false;
   throw invalidParameter(
-    `${name} must be one of 'true', 'false', '1' or '0' (any case), got '${truncate(raw)}'`,
+    `${name} must be one of 'true', 'false', '1' or '0' (any case), got ${quoteSetting(raw)}`,
   );
+}
+
+/**
+ * A mistyped setting, quoted in an error only when it looks like one (short, plain): a long or
+ * odd value may be a secret pasted into the wrong variable, and errors never show secrets.
+ */
+function quoteSetting(raw: string): string {
+  return /^[\w .+-]{0,12}$/.test(raw) ? `'${raw}'` : "a value that is not one (not shown)";
 }
 
 /** A boolean variable, `defaultValue` when unset or empty. */
@@ -194,7 +202,7 @@ function readNumberEnv(
   const pattern = kind === "integer" ? /^[+-]?\d+$/ : /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
   if (!pattern.test(text)) {
     throw invalidParameter(
-      `${name} must be ${kind === "integer" ? "an integer" : "a number"}, got '${truncate(raw)}'`,
+      `${name} must be ${kind === "integer" ? "an integer" : "a number"}, got ${quoteSetting(raw)}`,
     );
   }
   return Number(text);

@@ -197,7 +197,7 @@ export async function resolveHostCreds(
   const uri = typeof trackingUri === "string" ? trackingUri.trim() : "";
   if (uri === "") throw invalidParameter("A tracking URI is required");
   if (isDatabricksUri(uri)) return resolveDatabricksCreds(uri, env);
-  const scheme = /^([a-z][a-z0-9+.-]*):/i.exec(uri)?.[1]?.toLowerCase();
+  const scheme = (/^([a-z][a-z0-9+.-]*):/i.exec(uri)?.[1] ?? uri).toLowerCase();
   if (scheme === "http" || scheme === "https") {
     return resolveMlflowCreds(uri, env, options.credentialsPath ?? mlflowCredentialsPath(env));
   }

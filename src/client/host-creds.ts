@@ -40,6 +40,15 @@ const INSECURE_WITH_CA_MESSAGE =
   "'MLFLOW_TRACKING_SERVER_CERT_PATH' environment variables are both set - only one of these " +
   "environment variables may be set.";
 
+/** `host` without its `user:password@` part, otherwise as written (no trailing-slash changes). */
+function stripUserInfo(host: string, withoutUserInfo: URL): string {
+  const at = host.indexOf("@", host.indexOf("//") + 2);
+  const rest = at === -1 ? "" : host.slice(at + 1);
+  return rest.startsWith(withoutUserInfo.host)
+    ? `${withoutUserInfo.protocol}//${rest}`
+    : withoutUserInfo.href;
+}
+
 function optionalString(value: unknown, field: string): string | undefined {
   if (value === undefined || value === null) return undefined;
   if (typeof value !== "string") throw invalidParameter(`${field} must be a string`);
@@ -98,9 +107,18 @@ export class MlflowHostCreds {
         "clientKeyPath (MLFLOW_TRACKING_CLIENT_KEY_PATH) needs clientCertPath (MLFLOW_TRACKING_CLIENT_CERT_PATH)",
       );
     }
-    this.host = host;
-    this.username = optionalString(init.username, "username");
-    this.#password = optionalString(init.password, "password");
+    // Credentials written into the URL (`https://user:pass@host`) are taken out of `host`, so it
+    // can be shown, and used for Basic auth when no username and password are given.
+    const urlUsername = decodeURIComponent(url.username);
+    const urlPassword = decodeURIComponent(url.password);
+    url.username = "";
+    url.password = "";
+    const username = optionalString(init.username, "username");
+    const password = optionalString(init.password, "password");
+    const fromUrl = !username && !password && urlUsername !== "";
+    this.host = urlUsername || urlPassword ? stripUserInfo(host, url) : host;
+    this.username = fromUrl ? urlUsername : username;
+    this.#password = fromUrl ? urlPassword || undefined : password;
     this.#token = token;
     this.tokenFile = tokenFile;
     this.awsSigv4 = Boolean(init.awsSigv4);
@@ -127,7 +145,7 @@ export class MlflowHostCreds {
   /** The fields with every secret masked (what `JSON.stringify` prints). */
   toJSON(): Record<string, unknown> {
     return {
-      host: redactUrl(this.host),
+      host: this.host,
       username: this.username,
       password: this.#password === undefined ? undefined : SECRET_MASK,
       token: this.#token === undefined ? undefined : SECRET_MASK,

@@ -218,8 +218,6 @@ interface RequestContext {
   readonly env: Env;
   readonly method: string;
   readonly url: URL;
-  readonly urlUsername: string;
-  readonly urlPassword: string;
   readonly userHeaders: Record<string, string>;
   readonly settings: Settings;
   readonly signal: AbortSignal | undefined;
@@ -276,11 +274,26 @@ async function applyAuth(
       { method, url: new URL(url.href), headers, body },
       { env: ctx.env },
     );
-  } else if (!headers.has("authorization") && ctx.urlUsername !== "") {
-    // Credentials in the URL itself, as `requests` uses them; lowest precedence.
-    ctx.secrets.add(ctx.urlPassword);
-    headers.set("authorization", basicAuth(ctx.urlUsername, ctx.urlPassword));
   }
+  rememberSentSecrets(ctx.secrets, headers);
+}
+
+/**
+ * Whatever credential ended up in the headers (set by us, the signer or a provider) is masked in
+ * any message built from the server's answer: the header value, its credentials part (a Basic
+ * blob decodes to the password), a SigV4 signature, a session token.
+ */
+function rememberSentSecrets(secrets: Set<string>, headers: Headers): void {
+  const authorization = headers.get("authorization");
+  if (authorization) {
+    secrets.add(authorization);
+    const credentials = /^\S+\s+(.+)$/.exec(authorization)?.[1];
+    if (credentials) secrets.add(credentials);
+    const signature = /Signature=([0-9a-f]+)/i.exec(authorization)?.[1];
+    if (signature) secrets.add(signature);
+  }
+  const sessionToken = headers.get("x-amz-security-token");
+  if (sessionToken) secrets.add(sessionToken);
 }
 
 async function prepareHop(
@@ -390,12 +403,8 @@ function transportFailure(err: unknown, ctx: RequestContext, attempts: number): 
   const code = (err as { code?: unknown } | undefined)?.code;
   const reason = err instanceof Error ? err.message : String(err);
   if (isTlsError(err)) {
-    const fix = ctx.creds.serverCertPath
-      ? `the server's certificate is not issued by a CA in MLFLOW_TRACKING_SERVER_CERT_PATH ('${ctx.creds.serverCertPath}')`
-      : "set MLFLOW_TRACKING_SERVER_CERT_PATH to the CA bundle that issued the server's certificate " +
-        "(or MLFLOW_TRACKING_INSECURE_TLS=true to skip verification, which is unsafe)";
     return new MlflowSecretsError(
-      `API request to ${url} failed: TLS error ${String(code)} (${reason}); ${fix}`,
+      `API request to ${url} failed: TLS error ${String(code)} (${tlsReason(reason)}); ${tlsAdvice(String(code), ctx.creds)}`,
       "INTERNAL_ERROR",
       { cause: err },
     );
@@ -404,6 +413,33 @@ function transportFailure(err: unknown, ctx: RequestContext, attempts: number): 
     `API request to ${url} failed with exception ${typeof code === "string" ? `${code}: ` : ""}${reason}${after}`,
     "INTERNAL_ERROR",
     { cause: err },
+  );
+}
+
+/** OpenSSL's messages carry a code path; the reason phrase is enough. */
+function tlsReason(message: string): string {
+  return /SSL routines:[^:]*:([^:]+)/.exec(message)?.[1]?.trim() ?? message;
+}
+
+function tlsAdvice(code: string, creds: MlflowHostCreds): string {
+  if (code === "ERR_TLS_CERT_ALTNAME_INVALID") {
+    return "the server's certificate does not name this host";
+  }
+  if (
+    /ALERT_(CERTIFICATE_REQUIRED|BAD_CERTIFICATE|UNKNOWN_CA|CERTIFICATE_UNKNOWN|HANDSHAKE_FAILURE)/.test(
+      code,
+    )
+  ) {
+    return creds.clientCertPath
+      ? `the server rejected the client certificate '${creds.clientCertPath}' (MLFLOW_TRACKING_CLIENT_CERT_PATH)`
+      : "the server requires a client certificate: set MLFLOW_TRACKING_CLIENT_CERT_PATH (and MLFLOW_TRACKING_CLIENT_KEY_PATH if the key is in a separate file)";
+  }
+  if (creds.serverCertPath) {
+    return `the server's certificate is not issued by a CA in MLFLOW_TRACKING_SERVER_CERT_PATH ('${creds.serverCertPath}')`;
+  }
+  return (
+    "set MLFLOW_TRACKING_SERVER_CERT_PATH to the CA bundle that issued the server's certificate " +
+    "(or MLFLOW_TRACKING_INSECURE_TLS=true to skip verification, which is unsafe)"
   );
 }
 
@@ -441,17 +477,11 @@ export async function performRequest(
   let body = prepareBody(options);
   const creds = await resolveCreds(hostCreds);
   const url = buildUrl(creds.host, endpoint, options.params);
-  const urlUsername = decodeURIComponent(url.username);
-  const urlPassword = decodeURIComponent(url.password);
-  url.username = "";
-  url.password = "";
   const ctx: RequestContext = {
     creds,
     env,
     method: method.toUpperCase(),
     url,
-    urlUsername,
-    urlPassword,
     userHeaders: options.headers ?? {},
     settings,
     signal: options.signal,
@@ -503,7 +533,7 @@ export async function performRequest(
     }
     return {
       response: toWebResponse(result.res, result.url, result.method),
-      secrets: [...ctx.secrets],
+      secrets: [...ctx.secrets].sort((a, b) => b.length - a.length),
     };
   }
 }

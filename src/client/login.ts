@@ -29,7 +29,7 @@ import { restoreFile, snapshotFile } from "./files.js";
 import { MlflowHostCreds } from "./host-creds.js";
 import { callEndpoint } from "./http.js";
 import { overwriteOrCreateDatabricksProfile, writeMlflowCredentials } from "./profiles.js";
-import { redactUrl } from "./redact.js";
+import { hideUserInfo } from "./redact.js";
 
 /** The backends `login` supports. */
 export const LOGIN_BACKENDS = ["databricks", "mlflow"] as const;
@@ -138,7 +138,7 @@ async function askHost(
     const host = checkHost(answer, allowLoopbackHttp);
     if (host !== undefined) return host;
     log(
-      `Invalid host: ${redactUrl(answer.trim())}, host must begin with https://` +
+      `Invalid host: ${hideUserInfo(answer.trim())}, host must begin with https://` +
         `${allowLoopbackHttp ? " (or http:// for localhost)" : ""}, please retry.`,
     );
   }
@@ -166,7 +166,9 @@ async function databricksLogin(
   try {
     const { creds } = await resolveDatabricksCreds("databricks", current);
     await validators.databricks(creds, env);
-    log(`Successfully connected to MLflow hosted tracking server! Host: ${redactUrl(creds.host)}.`);
+    log(
+      `Successfully connected to MLflow hosted tracking server! Host: ${hideUserInfo(creds.host)}.`,
+    );
     return;
   } catch {
     if (options.interactive === false) {
@@ -224,7 +226,7 @@ async function mlflowLogin(
       const { creds } = await resolveHostCreds(currentUri, { env });
       if (creds.username && creds.password) {
         await validators.mlflow(creds, env);
-        log(`Already logged in to ${redactUrl(currentUri)} as ${creds.username}.`);
+        log(`Already logged in to ${hideUserInfo(currentUri)} as ${creds.username}.`);
         return;
       }
     } catch {
@@ -271,7 +273,7 @@ async function mlflowLogin(
   const path = mlflowCredentialsPath(env);
   await writeMlflowCredentials(path, { username, password });
   log(
-    `Saved credentials for ${username} to ${path}. Use them with ${TRACKING_URI_ENV_VAR}=${redactUrl(trackingUri)}.`,
+    `Saved credentials for ${username} to ${path}. Use them with ${TRACKING_URI_ENV_VAR}=${hideUserInfo(trackingUri)}.`,
   );
 }
 

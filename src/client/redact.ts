@@ -23,6 +23,11 @@ export function redactUrl(url: string): string {
   }
 }
 
+/** A URL as the user wrote it, minus any `user:password@` (for display). */
+export function hideUserInfo(url: string): string {
+  return url.replace(/^([a-z][a-z0-9+.-]*:\/\/)[^@/?#]*@/i, "$1");
+}
+
 /**
  * Replaces every occurrence of each secret (ignoring ones shorter than 4 characters, which would
  * mask ordinary words) with {@link SECRET_MASK}.

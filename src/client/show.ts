@@ -11,7 +11,7 @@ import {
 } from "../config.js";
 import { isKubernetesAuth, knownRequestAuthProviders } from "./auth-providers.js";
 import { resolveHostCreds, type ResolvedHostCreds } from "./creds.js";
-import { SECRET_MASK, redactUrl } from "./redact.js";
+import { SECRET_MASK, hideUserInfo } from "./redact.js";
 import { resolveAwsRegion } from "./sigv4.js";
 
 /** One line of the report. */
@@ -126,7 +126,7 @@ export async function describeHostCreds(
       ? `verify with CA bundle ${creds.serverCertPath}`
       : "verify with the system CAs";
   const fields: CredsReportField[] = [
-    { field: "host", value: redactUrl(creds.host), source: sources.host ?? "tracking URI" },
+    { field: "host", value: creds.host, source: sources.host ?? "tracking URI" },
     { field: "username", value: creds.username, source: sources.username },
     { field: "password", value: secret(creds.password), source: sources.password },
     { field: "token", value: secret(creds.token), source: sources.token },
@@ -142,7 +142,7 @@ export async function describeHostCreds(
     { field: "client key", value: creds.clientKeyPath, source: sources.clientKeyPath },
     { field: "workspace", value: creds.workspace, source: sources.workspace },
   ];
-  return { trackingUri: redactUrl(resolved.trackingUri), authMode, fields, notes };
+  return { trackingUri: hideUserInfo(resolved.trackingUri), authMode, fields, notes };
 }
 
 /** The report as aligned text lines. */

@@ -65,13 +65,52 @@ function queryOf(url: URL): Record<string, string | string[]> {
   return query;
 }
 
+/** A request in the signer's terms: the path as sent (already percent-encoded), the decoded query. */
+export interface SigV4Input {
+  readonly method: string;
+  readonly protocol: string;
+  readonly hostname: string;
+  readonly port?: number;
+  readonly path: string;
+  readonly query: Record<string, string | string[]>;
+  /** Lower-cased names; must include `host`. */
+  readonly headers: Record<string, string>;
+  readonly body?: Uint8Array | string;
+}
+
+/**
+ * Signs with the AWS SDK's signer and returns the signed headers (the input is not changed).
+ * Non-S3 services: each path segment is encoded once more, as API Gateway verifies it.
+ */
+export async function signInput(
+  input: SigV4Input,
+  settings: SigV4Settings,
+): Promise<Record<string, string>> {
+  const applyChecksum = settings.applyChecksum ?? true;
+  const signer = new SignatureV4({
+    service: settings.service,
+    region: settings.region,
+    credentials: settings.credentials,
+    sha256: Sha256,
+    applyChecksum,
+    uriEscapePath: true,
+  });
+  const toSign: SmithyRequest = {
+    ...input,
+    headers: { ...input.headers },
+    query: { ...input.query },
+  };
+  const signed = await signer.sign(toSign, { signingDate: settings.signingDate ?? new Date() });
+  return signed.headers;
+}
+
 /**
  * Signs `request` in place: sets `x-amz-date`, `x-amz-content-sha256` (the SHA-256 of
  * `request.body`), `x-amz-security-token` (with a session token) and `authorization`.
  *
  * @example
  * ```ts
- * const headers = new Headers({ host: url.host });
+ * const headers = new Headers();
  * await signRequest({ method: "GET", url, headers }, { service: "execute-api", region: "eu-west-1", credentials });
  * ```
  */
@@ -83,29 +122,25 @@ export async function signRequest(
   request.headers.forEach((value, name) => {
     headers[name] = value;
   });
+  // What node sends as Host: hostname, plus the port unless it is the scheme's default.
   headers.host = request.url.host;
-  const applyChecksum = settings.applyChecksum ?? true;
-  if (applyChecksum) headers["x-amz-content-sha256"] = payloadSha256(request.body);
-  const toSign: SmithyRequest = {
-    method: request.method,
-    protocol: request.url.protocol,
-    hostname: request.url.hostname,
-    port: request.url.port === "" ? undefined : Number(request.url.port),
-    path: request.url.pathname,
-    query: queryOf(request.url),
-    headers,
-    body: request.body,
-  };
-  const signer = new SignatureV4({
-    service: settings.service,
-    region: settings.region,
-    credentials: settings.credentials,
-    sha256: Sha256,
-    applyChecksum,
-    uriEscapePath: true,
-  });
-  const signed = await signer.sign(toSign, { signingDate: settings.signingDate ?? new Date() });
-  for (const [name, value] of Object.entries(signed.headers)) {
+  if (settings.applyChecksum ?? true) {
+    headers["x-amz-content-sha256"] = payloadSha256(request.body);
+  }
+  const signed = await signInput(
+    {
+      method: request.method,
+      protocol: request.url.protocol,
+      hostname: request.url.hostname,
+      ...(request.url.port === "" ? {} : { port: Number(request.url.port) }),
+      path: request.url.pathname,
+      query: queryOf(request.url),
+      headers,
+      ...(request.body !== undefined ? { body: request.body } : {}),
+    },
+    settings,
+  );
+  for (const [name, value] of Object.entries(signed)) {
     if (request.headers.get(name) !== value) request.headers.set(name, value);
   }
 }
