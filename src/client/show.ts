@@ -2,7 +2,7 @@
  * What `creds show` prints: the auth mode a request would use and where each field comes from,
  * every secret masked. Nothing is sent over the network and no provider module is loaded.
  */
-import { access } from "node:fs/promises";
+import { access, stat } from "node:fs/promises";
 import {
   readAwsEnv,
   readEnvString,
@@ -101,6 +101,31 @@ async function describeAuth(
   return "none (no credentials configured)";
 }
 
+/** Files named in the sources (`<path> [section] key`) that others can read. */
+async function looseFiles(sources: readonly (string | undefined)[]): Promise<string[]> {
+  const paths = new Set<string>();
+  for (const source of sources) {
+    const path = / \[[^\]]*\] \S+$/.test(source ?? "")
+      ? source!.replace(/ \[[^\]]*\] \S+$/, "")
+      : undefined;
+    if (path !== undefined) paths.add(path);
+  }
+  const notes: string[] = [];
+  for (const path of paths) {
+    try {
+      const mode = (await stat(path)).mode & 0o777;
+      if ((mode & 0o077) !== 0) {
+        notes.push(
+          `${path} is readable by other users (mode ${mode.toString(8)}); run: chmod 600 ${path}`,
+        );
+      }
+    } catch {
+      /* gone since it was read */
+    }
+  }
+  return notes;
+}
+
 /**
  * Resolves credentials for `trackingUri` and describes them without revealing any secret.
  *
@@ -118,6 +143,7 @@ export async function describeHostCreds(
   const { creds, sources } = resolved;
   const notes: string[] = [];
   const authMode = await describeAuth(resolved, options.env, notes);
+  notes.push(...(await looseFiles([sources.password, sources.token, sources.username])));
   const secret = (value: string | undefined): string | undefined =>
     value === undefined ? undefined : SECRET_MASK;
   const tls = creds.ignoreTlsVerification

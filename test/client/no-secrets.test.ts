@@ -4,7 +4,7 @@
  * token file is re-read on every request.
  */
 import assert from "node:assert/strict";
-import { mkdirSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { before, describe, it } from "node:test";
 import {
@@ -254,6 +254,7 @@ describe("creds show", () => {
     writeFileSync(
       join(home, ".mlflow", "credentials"),
       `[mlflow]\nmlflow_tracking_password = ${PASSWORD}\n`,
+      { mode: 0o600 },
     );
     const io = fakeIo({
       HOME: home,
@@ -279,6 +280,14 @@ describe("creds show", () => {
     );
     assert.match(out, /token +\*{8} +MLFLOW_TRACKING_TOKEN\n/);
     assert.match(out, /Note: A token is also set; Basic wins/);
+    assert.doesNotMatch(out, /readable by other users/);
+    chmodSync(join(home, ".mlflow", "credentials"), 0o644);
+    const loose = fakeIo({ HOME: home, MLFLOW_TRACKING_URI: "https://m" });
+    assert.equal(await runCli(["creds", "show"], loose), 0);
+    assert.match(
+      loose.out(),
+      /Note: .*credentials is readable by other users \(mode 644\); run: chmod 600 /,
+    );
   });
 
   it("describes SigV4, token files, Databricks profiles and Kubernetes without secrets", async () => {
