@@ -5,6 +5,8 @@
  * can pass their own.
  */
 import { readFileSync, statSync } from "node:fs";
+import { homedir } from "node:os";
+import { delimiter } from "node:path";
 import { invalidParameter } from "./errors.js";
 
 /** An environment: variable name → value. */
@@ -190,7 +192,6 @@ export function readKeyringFile(env: Env = process.env): KeyringFile | undefined
 // CLI: where secret commands go, and debugging
 // ---------------------------------------------------------------------------------------------
 
-export const TRACKING_URI_ENV_VAR = "MLFLOW_TRACKING_URI";
 export const DEBUG_ENV_VAR = "MLFLOW_SECRETS_DEBUG";
 
 /** `MLFLOW_TRACKING_URI` when it is an http(s) URL (a server to talk to), else undefined. */
@@ -202,4 +203,382 @@ export function readHttpTrackingUri(env: Env = process.env): string | undefined 
 /** True when `MLFLOW_SECRETS_DEBUG=1`: errors print their stack trace. */
 export function readDebug(env: Env = process.env): boolean {
   return env[DEBUG_ENV_VAR] === "1";
+}
+
+// ─────────────────────────────────────── client ────────────────────────────────────────
+// The variables of MLflow's client (client.md), with MLflow's names, defaults and parsing, plus
+// the ones this package adds (marked "ours"). Values are read fresh on every call: credentials
+// and HTTP settings are resolved per request, as MLflow's Python client does.
+
+export const TRACKING_URI_ENV_VAR = "MLFLOW_TRACKING_URI";
+export const TRACKING_USERNAME_ENV_VAR = "MLFLOW_TRACKING_USERNAME";
+export const TRACKING_PASSWORD_ENV_VAR = "MLFLOW_TRACKING_PASSWORD";
+export const TRACKING_TOKEN_ENV_VAR = "MLFLOW_TRACKING_TOKEN";
+/** Ours: a file holding the bearer token, re-read on every request (MLflow issue #8823). */
+export const TRACKING_TOKEN_FILE_ENV_VAR = "MLFLOW_TRACKING_TOKEN_FILE";
+export const TRACKING_AWS_SIGV4_ENV_VAR = "MLFLOW_TRACKING_AWS_SIGV4";
+/** Ours: the SigV4 service name (MLflow hard-codes `execute-api`). */
+export const TRACKING_AWS_SIGV4_SERVICE_ENV_VAR = "MLFLOW_TRACKING_AWS_SIGV4_SERVICE";
+export const TRACKING_AUTH_ENV_VAR = "MLFLOW_TRACKING_AUTH";
+/** Ours: an ES module whose default export is one auth provider or an array of them. */
+export const TRACKING_AUTH_PROVIDER_MODULE_ENV_VAR = "MLFLOW_TRACKING_AUTH_PROVIDER_MODULE";
+export const TRACKING_INSECURE_TLS_ENV_VAR = "MLFLOW_TRACKING_INSECURE_TLS";
+export const TRACKING_CLIENT_CERT_PATH_ENV_VAR = "MLFLOW_TRACKING_CLIENT_CERT_PATH";
+/** Ours: the client certificate's private key when it is not in the certificate's PEM file. */
+export const TRACKING_CLIENT_KEY_PATH_ENV_VAR = "MLFLOW_TRACKING_CLIENT_KEY_PATH";
+export const TRACKING_SERVER_CERT_PATH_ENV_VAR = "MLFLOW_TRACKING_SERVER_CERT_PATH";
+export const WORKSPACE_ENV_VAR = "MLFLOW_WORKSPACE";
+
+export const HTTP_REQUEST_MAX_RETRIES_ENV_VAR = "MLFLOW_HTTP_REQUEST_MAX_RETRIES";
+export const HTTP_REQUEST_BACKOFF_FACTOR_ENV_VAR = "MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR";
+export const HTTP_REQUEST_BACKOFF_JITTER_ENV_VAR = "MLFLOW_HTTP_REQUEST_BACKOFF_JITTER";
+export const HTTP_REQUEST_TIMEOUT_ENV_VAR = "MLFLOW_HTTP_REQUEST_TIMEOUT";
+export const HTTP_RESPECT_RETRY_AFTER_HEADER_ENV_VAR = "MLFLOW_HTTP_RESPECT_RETRY_AFTER_HEADER";
+export const ALLOW_HTTP_REDIRECTS_ENV_VAR = "MLFLOW_ALLOW_HTTP_REDIRECTS";
+/** MLflow's internal limits on the two settings above (kept for parity with its tests). */
+export const HTTP_REQUEST_MAX_RETRIES_LIMIT_ENV_VAR = "_MLFLOW_HTTP_REQUEST_MAX_RETRIES_LIMIT";
+export const HTTP_REQUEST_MAX_BACKOFF_FACTOR_LIMIT_ENV_VAR =
+  "_MLFLOW_HTTP_REQUEST_MAX_BACKOFF_FACTOR_LIMIT";
+
+export const DATABRICKS_HOST_ENV_VAR = "DATABRICKS_HOST";
+export const DATABRICKS_TOKEN_ENV_VAR = "DATABRICKS_TOKEN";
+export const DATABRICKS_USERNAME_ENV_VAR = "DATABRICKS_USERNAME";
+export const DATABRICKS_PASSWORD_ENV_VAR = "DATABRICKS_PASSWORD";
+export const DATABRICKS_INSECURE_ENV_VAR = "DATABRICKS_INSECURE";
+export const DATABRICKS_CLIENT_ID_ENV_VAR = "DATABRICKS_CLIENT_ID";
+export const DATABRICKS_CLIENT_SECRET_ENV_VAR = "DATABRICKS_CLIENT_SECRET";
+export const DATABRICKS_CONFIG_FILE_ENV_VAR = "DATABRICKS_CONFIG_FILE";
+export const DATABRICKS_CONFIG_PROFILE_ENV_VAR = "DATABRICKS_CONFIG_PROFILE";
+
+/** MLflow's HTTP defaults (`mlflow/environment_variables.py`). */
+export const HTTP_REQUEST_DEFAULTS = Object.freeze({
+  maxRetries: 7,
+  backoffFactor: 2,
+  backoffJitter: 1.0,
+  timeoutSeconds: 120,
+  respectRetryAfterHeader: true,
+  allowRedirects: true,
+  maxRetriesLimit: 10,
+  backoffFactorLimit: 120,
+});
+
+/** The SigV4 service MLflow signs for (Amazon API Gateway). */
+export const DEFAULT_AWS_SIGV4_SERVICE = "execute-api";
+
+/** A variable's value, `undefined` when unset or empty (an empty value means "not set"). */
+export function readEnvString(env: Env, name: string): string | undefined {
+  const value = env[name];
+  return value === undefined || value === "" ? undefined : value;
+}
+
+/**
+ * Parses a boolean as MLflow does: `true`, `false`, `1` or `0` in any case (surrounding blanks
+ * ignored). Anything else is an error naming the variable.
+ */
+export function parseBooleanEnv(raw: string, name: string): boolean {
+  const text = raw.trim().toLowerCase();
+  if (text === "true" || text === "1") return true;
+  if (text === "false" || text === "0") return false;
+  throw invalidParameter(
+    `${name} must be one of 'true', 'false', '1' or '0' (any case), got ${quoteSetting(raw)}`,
+  );
+}
+
+/**
+ * A mistyped setting, quoted in an error only when it looks like one (short, plain): a long or
+ * odd value may be a secret pasted into the wrong variable, and errors never show secrets.
+ */
+function quoteSetting(raw: string): string {
+  return /^[\w .+-]{0,12}$/.test(raw) ? `'${raw}'` : "a value that is not one (not shown)";
+}
+
+/** A boolean variable, `defaultValue` when unset or empty. */
+export function readBooleanEnv(env: Env, name: string, defaultValue: boolean): boolean {
+  const raw = readEnvString(env, name);
+  return raw === undefined ? defaultValue : parseBooleanEnv(raw, name);
+}
+
+function readNumberEnv(
+  env: Env,
+  name: string,
+  defaultValue: number,
+  kind: "integer" | "number",
+): number {
+  const raw = readEnvString(env, name);
+  if (raw === undefined) return defaultValue;
+  const text = raw.trim();
+  const pattern = kind === "integer" ? /^[+-]?\d+$/ : /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
+  if (!pattern.test(text)) {
+    throw invalidParameter(
+      `${name} must be ${kind === "integer" ? "an integer" : "a number"}, got ${quoteSetting(raw)}`,
+    );
+  }
+  return Number(text);
+}
+
+/** The client's view of the `MLFLOW_TRACKING_*` variables (empty values count as unset). */
+export interface TrackingEnv {
+  readonly trackingUri?: string;
+  readonly username?: string;
+  readonly password?: string;
+  readonly token?: string;
+  readonly tokenFile?: string;
+  readonly awsSigv4: boolean;
+  readonly awsSigv4Service: string;
+  readonly auth?: string;
+  readonly authProviderModule?: string;
+  readonly insecureTls: boolean;
+  readonly clientCertPath?: string;
+  readonly clientKeyPath?: string;
+  readonly serverCertPath?: string;
+  readonly workspace?: string;
+}
+
+/**
+ * Reads the tracking variables; booleans are parsed (an error names a bad variable). Setting both
+ * `MLFLOW_TRACKING_TOKEN` and `MLFLOW_TRACKING_TOKEN_FILE` is an error.
+ */
+export function readTrackingEnv(env: Env = process.env): TrackingEnv {
+  const token = readEnvString(env, TRACKING_TOKEN_ENV_VAR);
+  const tokenFile = readEnvString(env, TRACKING_TOKEN_FILE_ENV_VAR);
+  if (token !== undefined && tokenFile !== undefined) {
+    throw invalidParameter(
+      `Set only one of ${TRACKING_TOKEN_ENV_VAR} and ${TRACKING_TOKEN_FILE_ENV_VAR}`,
+    );
+  }
+  return Object.freeze({
+    trackingUri: readEnvString(env, TRACKING_URI_ENV_VAR),
+    username: readEnvString(env, TRACKING_USERNAME_ENV_VAR),
+    password: readEnvString(env, TRACKING_PASSWORD_ENV_VAR),
+    token,
+    tokenFile,
+    awsSigv4: readBooleanEnv(env, TRACKING_AWS_SIGV4_ENV_VAR, false),
+    awsSigv4Service:
+      readEnvString(env, TRACKING_AWS_SIGV4_SERVICE_ENV_VAR)?.trim() || DEFAULT_AWS_SIGV4_SERVICE,
+    auth: readEnvString(env, TRACKING_AUTH_ENV_VAR)?.trim() || undefined,
+    authProviderModule: readEnvString(env, TRACKING_AUTH_PROVIDER_MODULE_ENV_VAR),
+    insecureTls: readBooleanEnv(env, TRACKING_INSECURE_TLS_ENV_VAR, false),
+    clientCertPath: readEnvString(env, TRACKING_CLIENT_CERT_PATH_ENV_VAR),
+    clientKeyPath: readEnvString(env, TRACKING_CLIENT_KEY_PATH_ENV_VAR),
+    serverCertPath: readEnvString(env, TRACKING_SERVER_CERT_PATH_ENV_VAR),
+    workspace: readEnvString(env, WORKSPACE_ENV_VAR),
+  });
+}
+
+/** The HTTP settings: retries, backoff, timeout, `Retry-After`, redirects. */
+export interface HttpRequestEnv {
+  readonly maxRetries: number;
+  readonly backoffFactor: number;
+  readonly backoffJitter: number;
+  readonly timeoutSeconds: number;
+  readonly respectRetryAfterHeader: boolean;
+  readonly allowRedirects: boolean;
+  readonly maxRetriesLimit: number;
+  readonly backoffFactorLimit: number;
+}
+
+/**
+ * Reads and validates the HTTP variables (MLflow's defaults: 7 retries, factor 2, jitter 1.0,
+ * 120 s timeout, `Retry-After` respected, redirects followed). Every error names its variable.
+ */
+export function readHttpRequestEnv(env: Env = process.env): HttpRequestEnv {
+  const d = HTTP_REQUEST_DEFAULTS;
+  const maxRetriesLimit = readNumberEnv(
+    env,
+    HTTP_REQUEST_MAX_RETRIES_LIMIT_ENV_VAR,
+    d.maxRetriesLimit,
+    "integer",
+  );
+  const backoffFactorLimit = readNumberEnv(
+    env,
+    HTTP_REQUEST_MAX_BACKOFF_FACTOR_LIMIT_ENV_VAR,
+    d.backoffFactorLimit,
+    "number",
+  );
+  const maxRetries = readNumberEnv(env, HTTP_REQUEST_MAX_RETRIES_ENV_VAR, d.maxRetries, "integer");
+  const backoffFactor = readNumberEnv(
+    env,
+    HTTP_REQUEST_BACKOFF_FACTOR_ENV_VAR,
+    d.backoffFactor,
+    "number",
+  );
+  const backoffJitter = readNumberEnv(
+    env,
+    HTTP_REQUEST_BACKOFF_JITTER_ENV_VAR,
+    d.backoffJitter,
+    "number",
+  );
+  const timeoutSeconds = readNumberEnv(
+    env,
+    HTTP_REQUEST_TIMEOUT_ENV_VAR,
+    d.timeoutSeconds,
+    "number",
+  );
+  validateMaxRetries(maxRetries, maxRetriesLimit, HTTP_REQUEST_MAX_RETRIES_ENV_VAR);
+  validateBackoffFactor(backoffFactor, backoffFactorLimit, HTTP_REQUEST_BACKOFF_FACTOR_ENV_VAR);
+  validateBackoffJitter(backoffJitter, HTTP_REQUEST_BACKOFF_JITTER_ENV_VAR);
+  validateTimeoutSeconds(timeoutSeconds, HTTP_REQUEST_TIMEOUT_ENV_VAR);
+  return Object.freeze({
+    maxRetries,
+    backoffFactor,
+    backoffJitter,
+    timeoutSeconds,
+    respectRetryAfterHeader: readBooleanEnv(
+      env,
+      HTTP_RESPECT_RETRY_AFTER_HEADER_ENV_VAR,
+      d.respectRetryAfterHeader,
+    ),
+    allowRedirects: readBooleanEnv(env, ALLOW_HTTP_REDIRECTS_ENV_VAR, d.allowRedirects),
+    maxRetriesLimit,
+    backoffFactorLimit,
+  });
+}
+
+function fromSource(source: string | undefined): string {
+  return source ? ` (set by ${source})` : "";
+}
+
+/** MLflow's rule: 0 ≤ maxRetries < limit (10 unless `_MLFLOW_HTTP_REQUEST_MAX_RETRIES_LIMIT`). */
+export function validateMaxRetries(value: number, limit: number, source?: string): number {
+  if (limit < 0) {
+    throw invalidParameter(
+      `The current maximum retry limit is invalid (${limit}). Cannot be negative.`,
+    );
+  }
+  if (!Number.isInteger(value)) {
+    throw invalidParameter(
+      `The max_retries value must be an integer. Got ${value}${fromSource(source)}`,
+    );
+  }
+  if (value >= limit) {
+    throw invalidParameter(
+      `The configured max_retries value (${value}) is in excess of the maximum allowable retries (${limit})${fromSource(source)}`,
+    );
+  }
+  if (value < 0) {
+    throw invalidParameter(
+      `The max_retries value must be either 0 a positive integer. Got ${value}${fromSource(source)}`,
+    );
+  }
+  return value;
+}
+
+/** MLflow's rule: 0 ≤ backoffFactor < limit (120 unless `_MLFLOW_HTTP_REQUEST_MAX_BACKOFF_FACTOR_LIMIT`). */
+export function validateBackoffFactor(value: number, limit: number, source?: string): number {
+  if (limit < 0) {
+    throw invalidParameter(
+      `The current maximum backoff factor limit is invalid (${limit}). Cannot be negative.`,
+    );
+  }
+  if (!Number.isFinite(value)) {
+    throw invalidParameter(
+      `The backoff_factor value must be a number. Got ${value}${fromSource(source)}`,
+    );
+  }
+  if (value >= limit) {
+    throw invalidParameter(
+      `The configured backoff_factor value (${value}) is in excess of the maximum allowable backoff_factor limit (${limit})${fromSource(source)}`,
+    );
+  }
+  if (value < 0) {
+    throw invalidParameter(
+      `The backoff_factor value must be either 0 a positive integer. Got ${value}${fromSource(source)}`,
+    );
+  }
+  return value;
+}
+
+/** The jitter is a non-negative number of seconds. */
+export function validateBackoffJitter(value: number, source?: string): number {
+  if (!Number.isFinite(value) || value < 0) {
+    throw invalidParameter(
+      `The backoff_jitter value must be 0 or a positive number. Got ${value}${fromSource(source)}`,
+    );
+  }
+  return value;
+}
+
+/** The timeout is a positive number of seconds. */
+export function validateTimeoutSeconds(value: number, source?: string): number {
+  if (!Number.isFinite(value) || value <= 0) {
+    throw invalidParameter(
+      `The request timeout must be a positive number of seconds. Got ${value}${fromSource(source)}`,
+    );
+  }
+  return value;
+}
+
+/** The `DATABRICKS_*` variables MLflow's legacy resolver reads. */
+export interface DatabricksEnv {
+  readonly host?: string;
+  readonly token?: string;
+  readonly username?: string;
+  readonly password?: string;
+  readonly insecure?: boolean;
+  readonly clientId?: string;
+  readonly clientSecret?: string;
+  readonly configFile?: string;
+  readonly configProfile?: string;
+}
+
+/** Reads the Databricks variables; `DATABRICKS_INSECURE` is parsed as a boolean (MLflow: any non-empty string). */
+export function readDatabricksEnv(env: Env = process.env): DatabricksEnv {
+  const insecure = readEnvString(env, DATABRICKS_INSECURE_ENV_VAR);
+  return Object.freeze({
+    host: readEnvString(env, DATABRICKS_HOST_ENV_VAR)?.trim() || undefined,
+    token: readEnvString(env, DATABRICKS_TOKEN_ENV_VAR),
+    username: readEnvString(env, DATABRICKS_USERNAME_ENV_VAR),
+    password: readEnvString(env, DATABRICKS_PASSWORD_ENV_VAR),
+    insecure:
+      insecure === undefined ? undefined : parseBooleanEnv(insecure, DATABRICKS_INSECURE_ENV_VAR),
+    clientId: readEnvString(env, DATABRICKS_CLIENT_ID_ENV_VAR),
+    clientSecret: readEnvString(env, DATABRICKS_CLIENT_SECRET_ENV_VAR),
+    configFile: readEnvString(env, DATABRICKS_CONFIG_FILE_ENV_VAR),
+    configProfile: readEnvString(env, DATABRICKS_CONFIG_PROFILE_ENV_VAR)?.trim() || undefined,
+  });
+}
+
+/** The AWS variables used to sign with SigV4 (the AWS SDK's credential chain reads the rest). */
+export interface AwsEnv {
+  /** `AWS_REGION`, else `AWS_DEFAULT_REGION` (boto3's variable, which MLflow's tests use). */
+  readonly region?: string;
+  readonly regionSource?: "AWS_REGION" | "AWS_DEFAULT_REGION";
+  /** `AWS_PROFILE`, else `AWS_DEFAULT_PROFILE`. */
+  readonly profile?: string;
+  readonly accessKeyId?: string;
+  readonly secretAccessKey?: string;
+  /** `AWS_SESSION_TOKEN`, else the older `AWS_SECURITY_TOKEN`. */
+  readonly sessionToken?: string;
+  readonly sharedCredentialsFile?: string;
+  readonly configFile?: string;
+}
+
+/** Reads the AWS variables. */
+export function readAwsEnv(env: Env = process.env): AwsEnv {
+  const region = readEnvString(env, "AWS_REGION")?.trim() || undefined;
+  const defaultRegion = readEnvString(env, "AWS_DEFAULT_REGION")?.trim() || undefined;
+  return Object.freeze({
+    region: region ?? defaultRegion,
+    regionSource: region ? "AWS_REGION" : defaultRegion ? "AWS_DEFAULT_REGION" : undefined,
+    profile: readEnvString(env, "AWS_PROFILE") ?? readEnvString(env, "AWS_DEFAULT_PROFILE"),
+    accessKeyId: readEnvString(env, "AWS_ACCESS_KEY_ID"),
+    secretAccessKey: readEnvString(env, "AWS_SECRET_ACCESS_KEY"),
+    sessionToken:
+      readEnvString(env, "AWS_SESSION_TOKEN") ?? readEnvString(env, "AWS_SECURITY_TOKEN"),
+    sharedCredentialsFile: readEnvString(env, "AWS_SHARED_CREDENTIALS_FILE"),
+    configFile: readEnvString(env, "AWS_CONFIG_FILE"),
+  });
+}
+
+/** The kubeconfig files named by `KUBECONFIG` (path-list), or `undefined` when unset. */
+export function readKubeconfigPaths(env: Env = process.env): readonly string[] | undefined {
+  const raw = readEnvString(env, "KUBECONFIG");
+  if (raw === undefined) return undefined;
+  const paths = raw.split(delimiter).filter((p) => p !== "");
+  return paths.length > 0 ? paths : undefined;
+}
+
+/** The user's home directory: `HOME` (or `USERPROFILE`) from `env`, else the OS's answer. */
+export function resolveHomeDir(env: Env = process.env): string {
+  return readEnvString(env, "HOME") ?? readEnvString(env, "USERPROFILE") ?? homedir();
 }

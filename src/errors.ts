@@ -22,6 +22,12 @@ export const ERROR_CODES = [
 
 export type ErrorCode = (typeof ERROR_CODES)[number];
 
+/**
+ * An error code as carried by an error: one of {@link ERROR_CODES}, or any code a remote MLflow
+ * server answered with (`RestError` keeps the server's code verbatim).
+ */
+export type AnyErrorCode = ErrorCode | (string & {});
+
 /** HTTP status for each code, as MLflow's REST layer maps them (plus what MLflow lacks). */
 const HTTP_STATUS: Readonly<Record<ErrorCode, number>> = Object.freeze({
   INVALID_PARAMETER_VALUE: 400,
@@ -52,12 +58,12 @@ const HTTP_STATUS: Readonly<Record<ErrorCode, number>> = Object.freeze({
  * ```
  */
 export class MlflowSecretsError extends Error {
-  /** MLflow's error code, e.g. `INVALID_PARAMETER_VALUE`. */
-  readonly errorCode: ErrorCode;
+  /** MLflow's error code, e.g. `INVALID_PARAMETER_VALUE` (a server's own code for `RestError`). */
+  readonly errorCode: AnyErrorCode;
 
   constructor(
     message: string,
-    errorCode: ErrorCode = "INTERNAL_ERROR",
+    errorCode: AnyErrorCode = "INTERNAL_ERROR",
     options?: { cause?: unknown },
   ) {
     super(message, options?.cause === undefined ? undefined : { cause: options.cause });
@@ -91,4 +97,42 @@ export function invalidParameter(message: string, cause?: unknown): MlflowSecret
 /** True for any error of this package's family. */
 export function isMlflowSecretsError(err: unknown): err is MlflowSecretsError {
   return err instanceof MlflowSecretsError;
+}
+
+/**
+ * An MLflow server answered with an error: a non-2xx status. `errorCode` and `message` are the
+ * server's own (`error_code` / `message` of its JSON body), or derived from the status when the body
+ * is not MLflow's JSON error; `status` is the HTTP status. Never carries request headers, and any
+ * credential the server echoed back is masked out of the message.
+ *
+ * @example
+ * ```ts
+ * try {
+ *   await callEndpoint(creds, "/api/2.0/mlflow/experiments/get", "GET", { json: { experiment_id: "1" } });
+ * } catch (err) {
+ *   if (err instanceof RestError && err.errorCode === "RESOURCE_DOES_NOT_EXIST") {
+ *     // err.status === 404
+ *   }
+ * }
+ * ```
+ */
+export class RestError extends MlflowSecretsError {
+  /** The HTTP status of the response. */
+  readonly status: number;
+
+  constructor(
+    errorCode: AnyErrorCode,
+    message: string,
+    status: number,
+    options?: { cause?: unknown },
+  ) {
+    super(message, errorCode, options);
+    this.name = "RestError";
+    this.status = status;
+  }
+
+  /** The status the server actually answered with. */
+  override get httpStatus(): number {
+    return this.status;
+  }
 }

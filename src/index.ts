@@ -5,10 +5,13 @@
  */
 export * from "./crypto/index.js";
 export * from "./store/index.js";
+export * from "./client/index.js";
 export {
   ERROR_CODES,
   MlflowSecretsError,
+  RestError,
   httpStatusForErrorCode,
   isMlflowSecretsError,
+  type AnyErrorCode,
   type ErrorCode,
 } from "./errors.js";

@@ -4,6 +4,8 @@ import type { CliIo } from "../io.js";
 import { registerCryptoCommands } from "./crypto.js";
 import { registerDbCommands } from "./db.js";
 import { registerSecretsCommands } from "./secrets.js";
+import { registerCredsCommands } from "./creds.js";
+import { registerLoginCommands } from "./login.js";
 
 /** A command module: adds its commands to the program; actions receive the shared io. */
 export type RegisterCommands = (program: Command, io: CliIo) => void;
@@ -12,6 +14,8 @@ const groups: RegisterCommands[] = [
   registerSecretsCommands,
   registerDbCommands,
   registerCryptoCommands,
+  registerLoginCommands,
+  registerCredsCommands,
 ];
 
 export function registerCommands(program: Command, io: CliIo): void {
