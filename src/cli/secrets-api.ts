@@ -3,6 +3,7 @@
  * the body the server would send. Two implementations: directly on a database, or through a
  * server (MLflow's gateway-secrets REST API).
  */
+import { callEndpoint, getDefaultHostCreds } from "../client/index.js";
 import { readBackendStoreUri, readHttpTrackingUri } from "../config.js";
 import {
   openSecretStore,
@@ -138,4 +139,58 @@ export class DirectSecretsApi implements SecretsApi {
   close(): Promise<void> {
     return this.store.close();
   }
+}
+
+const SECRETS_PATH = "/api/3.0/mlflow/gateway/secrets";
+
+/** The secrets API through a server, with MLflow's client credential resolution per request. */
+export class RemoteSecretsApi implements SecretsApi {
+  constructor(
+    private readonly trackingUri: string,
+    private readonly io: CliIo,
+    private readonly workspace: string | undefined,
+  ) {}
+
+  private call<T>(operation: string, method: string, json: unknown): Promise<T> {
+    const headers: Record<string, string> = this.workspace
+      ? { "X-MLFLOW-WORKSPACE": this.workspace }
+      : {};
+    return callEndpoint(
+      () => getDefaultHostCreds(this.trackingUri, { env: this.io.env }),
+      `${SECRETS_PATH}/${operation}`,
+      method,
+      { json, headers, env: this.io.env },
+    ) as Promise<T>;
+  }
+
+  create(request: Parameters<SecretsApi["create"]>[0]) {
+    return this.call<{ secret: RestSecretInfo }>("create", "POST", request);
+  }
+
+  get(request: { secret_id?: string; secret_name?: string }) {
+    return this.call<{ secret: RestSecretInfo }>("get", "GET", request);
+  }
+
+  async list(request: { provider?: string }) {
+    const body = await this.call<{ secrets?: RestSecretInfo[] }>("list", "GET", request);
+    return { secrets: body.secrets ?? [] };
+  }
+
+  update(request: Parameters<SecretsApi["update"]>[0]) {
+    return this.call<{ secret: RestSecretInfo }>("update", "POST", request);
+  }
+
+  delete(request: { secret_id: string }) {
+    return this.call<Record<string, never>>("delete", "DELETE", request);
+  }
+
+  reveal(request: { secret_id: string }) {
+    return this.call<{ secret_id: string; secret_value: Record<string, string> }>(
+      "value",
+      "POST",
+      request,
+    );
+  }
+
+  async close(): Promise<void> {}
 }

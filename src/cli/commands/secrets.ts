@@ -6,7 +6,7 @@ import { userInfo } from "node:os";
 import type { Command } from "commander";
 import { Option } from "commander";
 import type { RestSecretInfo } from "../../store/index.js";
-import { CliExit, EXIT_FAILURE, usageError } from "../errors.js";
+import { usageError } from "../errors.js";
 import { isInteractive, type CliIo } from "../io.js";
 import {
   formatTime,
@@ -18,6 +18,7 @@ import {
 } from "../output.js";
 import {
   DirectSecretsApi,
+  RemoteSecretsApi,
   resolveTarget,
   type SecretsApi,
   type TargetOptions,
@@ -29,24 +30,11 @@ interface CommonOptions extends TargetOptions {
   output: OutputFormat;
 }
 
-/** Opens the API the options point at (a server when a tracking URI applies). */
-export type SecretsApiFactory = (options: TargetOptions, io: CliIo) => Promise<SecretsApi>;
-
-let remoteFactory: SecretsApiFactory | undefined;
-
-/** Installs how to reach a server (the client module provides it). */
-export function setRemoteSecretsApiFactory(factory: SecretsApiFactory): void {
-  remoteFactory = factory;
-}
-
+/** Opens the API the options point at: a server when a tracking URI applies, else the database. */
 async function openApi(options: CommonOptions, io: CliIo): Promise<SecretsApi> {
   const target = resolveTarget(options, io);
-  if (target.mode === "server") {
-    if (remoteFactory === undefined) {
-      throw new CliExit(EXIT_FAILURE, "Talking to a server is not available in this build");
-    }
-    return remoteFactory(options, io);
-  }
+  if (target.mode === "server")
+    return new RemoteSecretsApi(target.trackingUri, io, options.workspace);
   return DirectSecretsApi.open(target.uri, io, options.workspace, cliActor());
 }
 
