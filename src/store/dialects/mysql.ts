@@ -5,6 +5,7 @@
 import { readFileSync } from "node:fs";
 import mysql from "mysql2/promise";
 import { MlflowSecretsError } from "../../errors.js";
+import { IMMUTABLE_AAD_MESSAGE, createSecretsTable } from "../schema.js";
 import type {
   Dialect,
   DialectSql,
@@ -20,32 +21,14 @@ const MIGRATION_LOCK_TIMEOUT_S = 60;
 const TABLE_OPTIONS = "ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin";
 
 const SECRETS_DDL = [
-  `CREATE TABLE IF NOT EXISTS secrets (
-  secret_id VARCHAR(36) NOT NULL,
-  secret_name VARCHAR(255) NOT NULL,
-  encrypted_value BLOB NOT NULL,
-  wrapped_dek BLOB NOT NULL,
-  kek_version INTEGER NOT NULL,
-  masked_value VARCHAR(500) NOT NULL,
-  provider VARCHAR(64),
-  auth_config TEXT,
-  description TEXT,
-  created_by VARCHAR(255),
-  created_at BIGINT NOT NULL,
-  last_updated_by VARCHAR(255),
-  last_updated_at BIGINT NOT NULL,
-  workspace VARCHAR(63) DEFAULT 'default' NOT NULL,
-  CONSTRAINT secrets_pk PRIMARY KEY (secret_id),
-  CONSTRAINT uq_secrets_workspace_secret_name UNIQUE (workspace, secret_name),
-  INDEX idx_secrets_workspace (workspace)
-) ${TABLE_OPTIONS}`,
+  ...createSecretsTable({ blob: "BLOB", indexInline: true, tableOptions: TABLE_OPTIONS }),
   `DROP TRIGGER IF EXISTS prevent_secrets_aad_mutation`,
   `CREATE TRIGGER prevent_secrets_aad_mutation
 BEFORE UPDATE ON secrets
 FOR EACH ROW
 BEGIN
     IF OLD.secret_id != NEW.secret_id OR OLD.secret_name != NEW.secret_name THEN
-        SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = 'secret_id and secret_name are immutable (used as AAD in encryption)';
+        SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = '${IMMUTABLE_AAD_MESSAGE}';
     END IF;
 END`,
 ];

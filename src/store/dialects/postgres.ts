@@ -2,6 +2,7 @@
  * PostgreSQL through `pg` (a pool). `?` placeholders become `$n`; BIGINT comes back as a number.
  */
 import pg from "pg";
+import { IMMUTABLE_AAD_MESSAGE, createSecretsTable } from "../schema.js";
 import type {
   Dialect,
   DialectSql,
@@ -17,29 +18,11 @@ const MIGRATION_LOCK_KEY = "7316045716203452161";
 const INT8_OID = 20;
 
 const SECRETS_DDL = [
-  `CREATE TABLE IF NOT EXISTS secrets (
-  secret_id VARCHAR(36) NOT NULL,
-  secret_name VARCHAR(255) NOT NULL,
-  encrypted_value BYTEA NOT NULL,
-  wrapped_dek BYTEA NOT NULL,
-  kek_version INTEGER NOT NULL,
-  masked_value VARCHAR(500) NOT NULL,
-  provider VARCHAR(64),
-  auth_config TEXT,
-  description TEXT,
-  created_by VARCHAR(255),
-  created_at BIGINT NOT NULL,
-  last_updated_by VARCHAR(255),
-  last_updated_at BIGINT NOT NULL,
-  workspace VARCHAR(63) DEFAULT 'default' NOT NULL,
-  CONSTRAINT secrets_pk PRIMARY KEY (secret_id),
-  CONSTRAINT uq_secrets_workspace_secret_name UNIQUE (workspace, secret_name)
-)`,
-  `CREATE INDEX IF NOT EXISTS idx_secrets_workspace ON secrets (workspace)`,
+  ...createSecretsTable({ blob: "BYTEA", indexInline: false, tableOptions: "" }),
   `CREATE OR REPLACE FUNCTION prevent_secrets_aad_mutation() RETURNS TRIGGER AS $$
 BEGIN
     IF OLD.secret_id != NEW.secret_id OR OLD.secret_name != NEW.secret_name THEN
-        RAISE EXCEPTION 'secret_id and secret_name are immutable (used as AAD in encryption)';
+        RAISE EXCEPTION '${IMMUTABLE_AAD_MESSAGE}';
     END IF;
     RETURN NEW;
 END;

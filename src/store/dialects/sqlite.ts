@@ -9,6 +9,7 @@
 import { closeSync, existsSync, openSync } from "node:fs";
 import Database from "better-sqlite3";
 import { MlflowSecretsError } from "../../errors.js";
+import { IMMUTABLE_AAD_MESSAGE, createSecretsTable } from "../schema.js";
 import type {
   Dialect,
   DialectSql,
@@ -29,31 +30,13 @@ const BUSY_TIMEOUT_MS = 10_000;
 const shared = new Map<string, { dialect: SqliteDialect; refs: number }>();
 
 const SECRETS_DDL = [
-  `CREATE TABLE IF NOT EXISTS secrets (
-  secret_id VARCHAR(36) NOT NULL,
-  secret_name VARCHAR(255) NOT NULL,
-  encrypted_value BLOB NOT NULL,
-  wrapped_dek BLOB NOT NULL,
-  kek_version INTEGER NOT NULL,
-  masked_value VARCHAR(500) NOT NULL,
-  provider VARCHAR(64),
-  auth_config TEXT,
-  description TEXT,
-  created_by VARCHAR(255),
-  created_at BIGINT NOT NULL,
-  last_updated_by VARCHAR(255),
-  last_updated_at BIGINT NOT NULL,
-  workspace VARCHAR(63) DEFAULT 'default' NOT NULL,
-  CONSTRAINT secrets_pk PRIMARY KEY (secret_id),
-  CONSTRAINT uq_secrets_workspace_secret_name UNIQUE (workspace, secret_name)
-)`,
-  `CREATE INDEX IF NOT EXISTS idx_secrets_workspace ON secrets (workspace)`,
+  ...createSecretsTable({ blob: "BLOB", indexInline: false, tableOptions: "" }),
   `CREATE TRIGGER IF NOT EXISTS prevent_secrets_aad_mutation
 BEFORE UPDATE ON secrets
 FOR EACH ROW
 WHEN OLD.secret_id != NEW.secret_id OR OLD.secret_name != NEW.secret_name
 BEGIN
-    SELECT RAISE(ABORT, 'secret_id and secret_name are immutable (used as AAD in encryption)');
+    SELECT RAISE(ABORT, '${IMMUTABLE_AAD_MESSAGE}');
 END`,
 ];
 
