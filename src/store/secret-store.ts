@@ -26,6 +26,11 @@ export const DEFAULT_WORKSPACE = "default";
 export const MAX_PLAINTEXT_BYTES = 60 * 1024;
 export const MAX_MASKED_VALUE_LENGTH = 500;
 export const MAX_PAGE_SIZE = 1000;
+/** MySQL's TEXT holds 64 KiB: the auth config's JSON is capped below that on every dialect. */
+export const MAX_AUTH_CONFIG_BYTES = 60 * 1024;
+/** How deeply an auth config's JSON may nest (it is serialised recursively). */
+export const MAX_AUTH_CONFIG_DEPTH = 32;
+const FILTERED_SCAN_BATCH = 500;
 
 export interface CreateSecretInput {
   secretName: string;
@@ -56,6 +61,11 @@ export interface ListSecretsInput {
   /** Page size (1 … 1000); omitted = every secret at once, as MLflow. */
   maxResults?: number;
   pageToken?: string;
+  /**
+   * Only secrets for which this returns true (e.g. those a user may read); pages are filled with
+   * matching secrets only.
+   */
+  filter?: (info: SecretInfo) => boolean;
 }
 
 export interface SecretPage {
@@ -138,9 +148,20 @@ function checkSecretValue(value: unknown): Record<string, string> {
   return value as Record<string, string>;
 }
 
+/** True when `value` nests arrays or objects deeper than `limit` levels. */
+function nestsDeeperThan(value: unknown, limit: number): boolean {
+  if (typeof value !== "object" || value === null) return false;
+  if (limit === 0) return true;
+  const children = Array.isArray(value) ? value : Object.values(value);
+  return children.some((child) => nestsDeeperThan(child, limit - 1));
+}
+
 function checkAuthConfig(value: unknown): Record<string, unknown> | undefined {
   if (value === undefined || value === null) return undefined;
   if (!isPlainObject(value)) throw invalidParameter("auth_config must be a JSON object");
+  if (nestsDeeperThan(value, MAX_AUTH_CONFIG_DEPTH)) {
+    throw invalidParameter(`auth_config must not nest deeper than ${MAX_AUTH_CONFIG_DEPTH} levels`);
+  }
   return value;
 }
 
@@ -162,7 +183,15 @@ function serialiseValue(value: Record<string, string>): { plaintext: Buffer; mas
 }
 
 function serialiseAuthConfig(value: Record<string, unknown> | undefined): string | null {
-  return value === undefined || Object.keys(value).length === 0 ? null : pythonJsonDumps(value);
+  if (value === undefined || Object.keys(value).length === 0) return null;
+  const text = pythonJsonDumps(value);
+  const bytes = Buffer.byteLength(text, "utf8");
+  if (bytes > MAX_AUTH_CONFIG_BYTES) {
+    throw invalidParameter(
+      `auth_config is too large: ${bytes} bytes as JSON, the limit is ${MAX_AUTH_CONFIG_BYTES} (60 KiB)`,
+    );
+  }
+  return text;
 }
 
 function newSecretId(): string {
@@ -590,33 +619,60 @@ export class SecretStore {
             `max_results must be an integer between 1 and ${MAX_PAGE_SIZE}, got ${String(maxResults)}`,
           );
         }
-        const where: string[] = [];
-        const params: (string | number)[] = [];
+        const filters: string[] = [];
+        const filterParams: string[] = [];
         if (hasWorkspace) {
-          where.push("workspace = ?");
-          params.push(workspace);
+          filters.push("workspace = ?");
+          filterParams.push(workspace);
         }
         if (provider !== undefined) {
-          where.push("provider = ?");
-          params.push(provider);
+          filters.push("provider = ?");
+          filterParams.push(provider);
         }
-        if (input.pageToken) {
-          where.push(`${dialect.sql.nameKey("secret_name")} > ${dialect.sql.nameParam}`);
-          params.push(decodePageToken(input.pageToken));
+        // Rows by name after `after`, at most `limit` of them (keyset pagination).
+        const scan = (after: string | undefined, limit: number | undefined) => {
+          const where = [...filters];
+          const params: (string | number)[] = [...filterParams];
+          if (after !== undefined) {
+            where.push(`${dialect.sql.nameKey("secret_name")} > ${dialect.sql.nameParam}`);
+            params.push(after);
+          }
+          let query = `SELECT ${sql.infoColumns} FROM secrets`;
+          if (where.length > 0) query += ` WHERE ${where.join(" AND ")}`;
+          query += ` ORDER BY ${dialect.sql.nameKey("secret_name")}`;
+          if (limit !== undefined) {
+            query += " LIMIT ?";
+            params.push(limit);
+          }
+          return db.all<SecretInfoRow & Record<string, unknown>>(query, params);
+        };
+        const after = input.pageToken ? decodePageToken(input.pageToken) : undefined;
+        // One row more than the page tells whether another page follows.
+        const wanted = maxResults === undefined ? undefined : maxResults + 1;
+        let infos: SecretInfo[];
+        const include = input.filter;
+        if (include === undefined || wanted === undefined) {
+          infos = (await scan(after, wanted)).map(secretInfoFromRow);
+          if (include !== undefined) infos = infos.filter((info) => include(info));
+        } else {
+          // Skipped rows do not count towards the page: scan in batches until it is full.
+          infos = [];
+          let cursor = after;
+          for (;;) {
+            const rows = await scan(cursor, FILTERED_SCAN_BATCH);
+            for (const row of rows) {
+              const info = secretInfoFromRow(row);
+              if (include(info)) infos.push(info);
+              if (infos.length === wanted) break;
+            }
+            if (infos.length === wanted || rows.length < FILTERED_SCAN_BATCH) break;
+            cursor = rows[rows.length - 1]!.secret_name;
+          }
         }
-        let query = `SELECT ${sql.infoColumns} FROM secrets`;
-        if (where.length > 0) query += ` WHERE ${where.join(" AND ")}`;
-        query += ` ORDER BY ${dialect.sql.nameKey("secret_name")}`;
-        if (maxResults !== undefined) {
-          query += " LIMIT ?";
-          params.push(maxResults + 1);
-        }
-        const rows = await db.all<SecretInfoRow & Record<string, unknown>>(query, params);
-        const more = maxResults !== undefined && rows.length > maxResults;
-        const page = more ? rows.slice(0, maxResults) : rows;
-        const secrets = page.map(secretInfoFromRow);
+        const more = maxResults !== undefined && infos.length > maxResults;
+        const secrets = more ? infos.slice(0, maxResults) : infos;
         return more
-          ? { secrets, nextPageToken: encodePageToken(page[page.length - 1]!.secret_name) }
+          ? { secrets, nextPageToken: encodePageToken(secrets[secrets.length - 1]!.secretName) }
           : { secrets };
       },
 

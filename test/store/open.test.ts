@@ -6,6 +6,7 @@ import { join } from "node:path";
 import { describe, it } from "node:test";
 import type { MlflowSecretsError } from "../../src/index.js";
 import { Keyring, openSecretStore, parseDatabaseUri, redactUri } from "../../src/index.js";
+import { MIGRATIONS } from "../../src/store/migrations.js";
 import { DIALECTS } from "../helpers/databases.js";
 import { kekFor } from "../helpers/keks.js";
 import { PASSPHRASE, testKeyring, withDatabase, withStore } from "../helpers/store.js";
@@ -63,15 +64,15 @@ for (const dialect of DIALECTS) {
           "SELECT version FROM mlflow_secrets_schema_version",
         );
         assert.deepEqual(
-          versions.map((v) => Number(v.version)),
-          [1],
+          versions.map((v) => Number(v.version)).sort((a, b) => a - b),
+          MIGRATIONS.map((m) => m.version),
         );
         assert.ok(stores.every((s) => s.layout.hasWorkspaceColumn && !s.layout.mlflowManaged));
         // Re-opening is a no-op.
         await (await openSecretStore({ uri: db.uri, keyring })).close();
         assert.equal(
           (await db.query("SELECT version FROM mlflow_secrets_schema_version")).length,
-          1,
+          MIGRATIONS.length,
         );
       }));
 
