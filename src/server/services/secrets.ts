@@ -1,0 +1,221 @@
+/**
+ * MLflow's gateway-secrets operations with per-secret permissions and the audit log: each change
+ * and each value read writes its audit row in the transaction that makes it; a refused change
+ * or read leaves a `denied` row instead.
+ */
+import { invalidParameter } from "../../errors.js";
+import type { SqlExecutor } from "../../store/dialect.js";
+import type { SecretInfo, SecretPage, SecretStore, SecretTransaction } from "../../store/index.js";
+import { insertAuditEvent, type AuditAction } from "../data/audit.js";
+import { deleteGrantsOnSecret, findGrant, grantsOfUser, insertGrant } from "../data/permissions.js";
+import {
+  effectivePermission,
+  permits,
+  type PermissionName,
+  type Principal,
+} from "../permissions.js";
+import {
+  actorOf,
+  databaseOf,
+  permissionDenied,
+  recordDenied,
+  type CallContext,
+} from "./context.js";
+
+export interface SecretsServiceDeps {
+  store: SecretStore;
+  defaultPermission: PermissionName;
+  usersCanCreate: boolean;
+}
+
+export interface CreateSecretRequest {
+  secretName: string;
+  secretValue: Record<string, string> | undefined;
+  provider?: string | undefined;
+  authConfig?: Record<string, unknown> | undefined;
+}
+
+export interface UpdateSecretRequest {
+  secretId: string;
+  secretValue?: Record<string, string> | undefined;
+  authConfig?: Record<string, unknown> | undefined;
+}
+
+export interface SecretsService {
+  create(ctx: CallContext, request: CreateSecretRequest): Promise<SecretInfo>;
+  get(ctx: CallContext, request: { secretId?: string; secretName?: string }): Promise<SecretInfo>;
+  list(
+    ctx: CallContext,
+    request: { provider?: string; maxResults?: number; pageToken?: string },
+  ): Promise<SecretPage>;
+  update(ctx: CallContext, request: UpdateSecretRequest): Promise<SecretInfo>;
+  delete(ctx: CallContext, request: { secretId: string }): Promise<void>;
+  value(
+    ctx: CallContext,
+    request: { secretId: string },
+  ): Promise<{ secretId: string; secretValue: Record<string, string> }>;
+  config(ctx: CallContext): { secretsAvailable: true; usingDefaultPassphrase?: boolean };
+}
+
+/** Builds the secrets service. */
+export function createSecretsService(deps: SecretsServiceDeps): SecretsService {
+  const { store, defaultPermission, usersCanCreate } = deps;
+  const database = databaseOf(store);
+
+  const permissionOn = async (
+    db: SqlExecutor,
+    principal: Principal,
+    secretId: string,
+  ): Promise<PermissionName> => {
+    if (principal.isAdmin) return "MANAGE";
+    const grant = await findGrant(db, secretId, principal.userId);
+    return effectivePermission(principal, grant?.permission, defaultPermission);
+  };
+
+  const denied = (needed: PermissionName, info: SecretInfo) =>
+    permissionDenied(
+      `Permission denied: ${needed} permission on secret '${info.secretId}' is required`,
+    );
+
+  /**
+   * Runs `work` on a secret in one transaction after checking `needed`, writing the audit row
+   * `action` there. A refusal rolls back and records a `denied` row in its own transaction.
+   */
+  const guarded = async <T>(
+    ctx: CallContext,
+    action: AuditAction,
+    secretId: string,
+    needed: PermissionName,
+    work: (tx: SecretTransaction, info: SecretInfo) => Promise<T>,
+  ): Promise<T> => {
+    let refused: SecretInfo | undefined;
+    try {
+      return await store.transaction(async (tx) => {
+        const info = await tx.getSecretInfo({ secretId, workspace: ctx.workspace });
+        if (!permits(await permissionOn(tx.executor, ctx.principal, info.secretId), needed)) {
+          refused = info;
+          throw denied(needed, info);
+        }
+        const result = await work(tx, info);
+        await insertAuditEvent(tx.executor, {
+          ...actorOf(ctx),
+          action,
+          outcome: "success",
+          secretId: info.secretId,
+          secretName: info.secretName,
+          workspace: info.workspace,
+        });
+        return result;
+      });
+    } catch (err) {
+      if (refused !== undefined) {
+        await recordDenied(database, ctx, {
+          action,
+          secretId: refused.secretId,
+          secretName: refused.secretName,
+          workspace: refused.workspace,
+        });
+      }
+      throw err;
+    }
+  };
+
+  return {
+    async create(ctx, request) {
+      if (!ctx.principal.isAdmin && !usersCanCreate) {
+        await recordDenied(database, ctx, {
+          action: "secret.create",
+          secretName: request.secretName,
+          workspace: ctx.workspace,
+        });
+        throw permissionDenied("Permission denied: only admins may create secrets");
+      }
+      if (request.secretValue === undefined) {
+        throw invalidParameter("Missing value for required parameter 'secret_value'.");
+      }
+      return store.transaction(async (tx) => {
+        const info = await tx.createSecret({
+          secretName: request.secretName,
+          secretValue: request.secretValue!,
+          provider: request.provider,
+          authConfig: request.authConfig,
+          createdBy: ctx.principal.username,
+          workspace: ctx.workspace,
+        });
+        // The creator manages what they created, also after losing admin rights.
+        if (ctx.principal.userId !== "") {
+          await insertGrant(tx.executor, {
+            secretId: info.secretId,
+            userId: ctx.principal.userId,
+            permission: "MANAGE",
+          });
+        }
+        await insertAuditEvent(tx.executor, {
+          ...actorOf(ctx),
+          action: "secret.create",
+          outcome: "success",
+          secretId: info.secretId,
+          secretName: info.secretName,
+          workspace: info.workspace,
+        });
+        return info;
+      });
+    },
+
+    async get(ctx, request) {
+      const info = await store.getSecretInfo({
+        ...request,
+        workspace: ctx.workspace,
+      } as Parameters<SecretStore["getSecretInfo"]>[0]);
+      if (!permits(await permissionOn(database.reader, ctx.principal, info.secretId), "READ")) {
+        throw denied("READ", info);
+      }
+      return info;
+    },
+
+    async list(ctx, request) {
+      let filter: ((info: SecretInfo) => boolean) | undefined;
+      if (!ctx.principal.isAdmin) {
+        const grants = await grantsOfUser(database.reader, ctx.principal.userId);
+        if (grants.size > 0 || !permits(defaultPermission, "READ")) {
+          filter = (info) => permits(grants.get(info.secretId) ?? defaultPermission, "READ");
+        }
+      }
+      return store.listSecretInfos({ ...request, workspace: ctx.workspace, filter });
+    },
+
+    update(ctx, request) {
+      return guarded(ctx, "secret.update", request.secretId, "EDIT", (tx, info) =>
+        tx.updateSecret({
+          secretId: info.secretId,
+          secretValue: request.secretValue,
+          authConfig: request.authConfig,
+          updatedBy: ctx.principal.username,
+        }),
+      );
+    },
+
+    async delete(ctx, request) {
+      await guarded(ctx, "secret.delete", request.secretId, "MANAGE", async (tx, info) => {
+        await tx.deleteSecret({ secretId: info.secretId });
+        await deleteGrantsOnSecret(tx.executor, info.secretId);
+      });
+    },
+
+    async value(ctx, request) {
+      const secretValue = await guarded(ctx, "secret.value", request.secretId, "USE", (tx, info) =>
+        tx.getSecretValue({ secretId: info.secretId }),
+      );
+      return { secretId: request.secretId, secretValue };
+    },
+
+    config(ctx) {
+      return ctx.principal.isAdmin
+        ? {
+            secretsAvailable: true,
+            usingDefaultPassphrase: store.keyring.current.usingDefaultPassphrase,
+          }
+        : { secretsAvailable: true };
+    },
+  };
+}
