@@ -4,7 +4,7 @@
  *
  * Invariant: no row holds a password, a token or a secret value — only names, ids and outcomes.
  */
-import { randomUUID } from "node:crypto";
+import { randomBytes } from "node:crypto";
 import type { SqlExecutor, SqlValue } from "../../store/dialect.js";
 import { AUDIT_LOG_TABLE } from "../../store/migrations.js";
 
@@ -74,6 +74,21 @@ function clip(text: string | undefined, max: number): string | null {
   return text.length > max ? text.slice(0, max) : text;
 }
 
+let sequence = 0;
+
+/**
+ * A UUID-shaped id that sorts by time (like UUIDv7): 48 bits of epoch ms, a per-process sequence,
+ * then random bits. Events of one process within one millisecond keep their order.
+ */
+export function newEventId(now: number): string {
+  sequence = (sequence + 1) & 0xffff;
+  const hex =
+    now.toString(16).padStart(12, "0") +
+    sequence.toString(16).padStart(4, "0") +
+    randomBytes(8).toString("hex");
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+}
+
 /** Writes one row. */
 export async function insertAuditEvent(
   db: SqlExecutor,
@@ -83,7 +98,7 @@ export async function insertAuditEvent(
   await db.run(
     `INSERT INTO ${AUDIT_LOG_TABLE} (${COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     [
-      randomUUID(),
+      newEventId(now),
       now,
       clip(event.username, 255),
       event.action,
