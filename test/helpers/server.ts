@@ -50,11 +50,15 @@ export interface TestServer {
   logs: string[];
   /** Generated first-admin passwords announced (normally none: the tests set one). */
   announced: string[];
-  call<T = Record<string, unknown>>(method: string, url: string, options?: RequestOptions): Promise<Reply<T>>;
+  call: <T = Record<string, unknown>>(
+    method: string,
+    url: string,
+    options?: RequestOptions,
+  ) => Promise<Reply<T>>;
   /** Creates a (non-admin unless asked) user through the API and returns its Basic header. */
-  user(username: string, options?: { admin?: boolean; password?: string }): Promise<string>;
+  user: (username: string, options?: { admin?: boolean; password?: string }) => Promise<string>;
   /** Creates a secret as `auth` (default the admin) and returns its id. */
-  secret(name: string, value?: Record<string, string>, auth?: string): Promise<string>;
+  secret: (name: string, value?: Record<string, string>, auth?: string) => Promise<string>;
 }
 
 export const SECRETS = "/api/3.0/mlflow/gateway/secrets";
@@ -135,7 +139,11 @@ export async function withServer(
             }
             return basic(username, password);
           },
-          async secret(name, value = { api_key: `sk-${name}-0123456789abcdef` }, auth = ADMIN_AUTH) {
+          async secret(
+            name,
+            value = { api_key: `sk-${name}-0123456789abcdef` },
+            auth = ADMIN_AUTH,
+          ) {
             const created = await call<{ secret: { secret_id: string } }>(
               "POST",
               `${SECRETS}/create`,

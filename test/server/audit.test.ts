@@ -362,7 +362,7 @@ for (const dialect of DIALECTS) {
           query: { secret_id: a },
         });
         assert.deepEqual(
-          forA.body.events.map((e) => `${e.action}/${e.outcome}`),
+          forA.body.events.map((e) => `${String(e.action)}/${String(e.outcome)}`),
           [
             "secret.value/denied",
             "secret.value/success",

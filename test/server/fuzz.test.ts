@@ -210,7 +210,7 @@ for (const dialect of DIALECTS) {
             JSON.stringify({
               secret_name: "d",
               secret_value: { k: "v" },
-              auth_config: JSON.parse('{"a":'.repeat(40) + "1" + "}".repeat(40)),
+              auth_config: JSON.parse('{"a":'.repeat(40) + "1" + "}".repeat(40)) as unknown,
             }),
           ),
           400,
