@@ -110,8 +110,16 @@ export async function createServer(params: CreateServerParams): Promise<FastifyI
   });
   registerErrorHandling(app, (path) => router.allowedMethods(path));
 
+  let closing = false;
+  app.addHook("preClose", async () => {
+    closing = true;
+  });
   app.addHook("onRequest", async (request, reply) => {
     reply.header("x-request-id", request.id);
+  });
+  // While shutting down, every answer ends its connection, so no keep-alive client holds it up.
+  app.addHook("onSend", async (_request, reply) => {
+    if (closing) reply.header("connection", "close");
   });
   app.addHook("onResponse", async (request, reply) => {
     const route = request.routeOptions.url ?? "unmatched";

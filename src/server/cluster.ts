@@ -17,6 +17,11 @@ export function isClusterWorker(): boolean {
   return cluster.isWorker;
 }
 
+/** In a worker: drops the channel to the primary, which otherwise keeps the process alive. */
+export function leaveCluster(): void {
+  if (cluster.isWorker && cluster.worker?.isConnected()) cluster.worker.disconnect();
+}
+
 /**
  * Runs the pool until a stop signal (or a start-up failure); resolves with the exit code.
  * Workers re-run this program with the same arguments and find `isClusterWorker()` true.

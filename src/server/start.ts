@@ -57,11 +57,18 @@ export async function startServer(params: CreateServerParams): Promise<RunningSe
   };
 }
 
+/**
+ * `app.close()` stops listening and waits for open requests; keep-alive connections that turn
+ * idle meanwhile are closed as they do (answers carry `Connection: close` from the start of the
+ * shutdown, see app.ts), and whatever is left after `timeoutMs` is cut.
+ */
 async function closeGracefully(app: FastifyInstance, timeoutMs: number): Promise<void> {
-  const timer = setTimeout(() => app.server.closeAllConnections(), timeoutMs);
+  const sweep = setInterval(() => app.server.closeIdleConnections(), 100);
+  const deadline = setTimeout(() => app.server.closeAllConnections(), timeoutMs);
   try {
     await app.close();
   } finally {
-    clearTimeout(timer);
+    clearInterval(sweep);
+    clearTimeout(deadline);
   }
 }

@@ -6,7 +6,7 @@ import { Option } from "commander";
 import { readServerEnvSettings } from "../../config.js";
 import { createPasswordHasher } from "../../server/auth/passwords.js";
 import { adminPasswordBanner, bootstrapAdmin } from "../../server/bootstrap.js";
-import { isClusterWorker, runWorkerPool } from "../../server/cluster.js";
+import { isClusterWorker, leaveCluster, runWorkerPool } from "../../server/cluster.js";
 import { LOG_LEVELS, resolveServerOptions, type ServerOptions } from "../../server/options.js";
 import { startServer, startupWarnings } from "../../server/start.js";
 import { openSecretStore, type SecretStore } from "../../store/index.js";
@@ -105,6 +105,7 @@ async function runSingle(flags: ServerFlags, options: ServerOptions, io: CliIo):
     await running.close();
   } finally {
     await store.close();
+    leaveCluster();
   }
 }
 
