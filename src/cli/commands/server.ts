@@ -34,18 +34,31 @@ function integerFlag(name: string, min: number, max: number) {
   };
 }
 
-/** Resolves with the first stop signal; a second one cuts open connections at once. */
-function waitForStopSignal(onSecond: () => void): Promise<NodeJS.Signals> {
-  return new Promise((resolve) => {
-    let received = false;
-    const handler = (signal: NodeJS.Signals) => {
-      if (received) return onSecond();
-      received = true;
-      resolve(signal);
-    };
-    process.on("SIGTERM", handler);
-    process.on("SIGINT", handler);
-  });
+/**
+ * `signal` resolves with the first SIGTERM/SIGINT; a second one calls `onSecond` (cut open
+ * connections). The handlers stay until `dispose`, so no signal kills the process mid-shutdown.
+ */
+function listenForStop(onSecond: () => void): {
+  signal: Promise<NodeJS.Signals>;
+  dispose: () => void;
+} {
+  let received = false;
+  let resolveSignal!: (signal: NodeJS.Signals) => void;
+  const signal = new Promise<NodeJS.Signals>((resolve) => (resolveSignal = resolve));
+  const handler = (name: NodeJS.Signals) => {
+    if (received) return onSecond();
+    received = true;
+    resolveSignal(name);
+  };
+  process.on("SIGTERM", handler);
+  process.on("SIGINT", handler);
+  return {
+    signal,
+    dispose() {
+      process.off("SIGTERM", handler);
+      process.off("SIGINT", handler);
+    },
+  };
 }
 
 function warn(io: CliIo, store: SecretStore, options: ServerOptions): void {
@@ -87,8 +100,12 @@ async function runPrimary(flags: ServerFlags, options: ServerOptions, io: CliIo)
 }
 
 async function runSingle(flags: ServerFlags, options: ServerOptions, io: CliIo): Promise<void> {
-  const store = await openStore(flags, io);
+  // Listen for the stop signal before anything else, so that none arrives unhandled.
+  let cutConnections = () => {};
+  const stop = listenForStop(() => cutConnections());
+  let store: SecretStore | undefined;
   try {
+    store = await openStore(flags, io);
     if (!isClusterWorker()) warn(io, store, options);
     const running = await startServer({
       store,
@@ -97,14 +114,16 @@ async function runSingle(flags: ServerFlags, options: ServerOptions, io: CliIo):
       announceAdminPassword: (username, password) =>
         io.stderr.write(adminPasswordBanner(username, password)),
     });
+    cutConnections = () => running.app.server.closeAllConnections();
     io.stderr.write(
       `mlflow-secrets ${VERSION} listening on ${running.url}${options.staticPrefix} (database ${store.layout.uri}, pid ${process.pid})\n`,
     );
-    const signal = await waitForStopSignal(() => running.app.server.closeAllConnections());
+    const signal = await stop.signal;
     io.stderr.write(`mlflow-secrets: ${signal} received, finishing in-flight requests\n`);
     await running.close();
   } finally {
-    await store.close();
+    await store?.close();
+    stop.dispose();
     leaveCluster();
   }
 }
