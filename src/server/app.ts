@@ -77,7 +77,6 @@ export async function createServer(params: CreateServerParams): Promise<FastifyI
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: options.bodyLimitBytes,
     requestTimeout: options.requestTimeoutMs,
-    handlerTimeout: options.requestTimeoutMs,
     forceCloseConnections: "idle",
     requestIdHeader: false,
     genReqId: (req) => {

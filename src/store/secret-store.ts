@@ -82,6 +82,11 @@ export interface SecretOperations {
   listSecretInfos(input?: ListSecretsInput): Promise<SecretPage>;
   /** Decrypts a value: server-side only. */
   getSecretValue(input: { secretId: string; workspace?: string }): Promise<Record<string, string>>;
+  /** A secret's metadata and its decrypted value, from one read (server-side only). */
+  getSecretWithValue(input: {
+    secretId: string;
+    workspace?: string;
+  }): Promise<{ info: SecretInfo; value: Record<string, string> }>;
 }
 
 /** Operations inside `store.transaction`, plus the transaction's executor for other tables. */
@@ -218,12 +223,9 @@ function notFound(what: string): MlflowSecretsError {
   return new MlflowSecretsError(`Secret ${what} not found`, "RESOURCE_DOES_NOT_EXIST");
 }
 
-interface ValueRow extends Record<string, unknown> {
-  secret_id: string;
-  secret_name: string;
+interface ValueRow extends SecretInfoRow, Record<string, unknown> {
   encrypted_value: Buffer;
   wrapped_dek: Buffer;
-  kek_version: number;
 }
 
 /** SQL built once per store, for the table's actual shape. */
@@ -246,7 +248,7 @@ class Statements {
       : `INSERT INTO secrets (${columns}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`;
     this.byId = `SELECT ${this.infoColumns} FROM secrets WHERE secret_id = ?`;
     this.byName = `SELECT ${this.infoColumns} FROM secrets WHERE secret_name = ?${hasWorkspace ? " AND workspace = ?" : ""}`;
-    this.valueById = `SELECT secret_id, secret_name, encrypted_value, wrapped_dek, kek_version${hasWorkspace ? ", workspace" : ""} FROM secrets WHERE secret_id = ?`;
+    this.valueById = `SELECT ${this.infoColumns}, encrypted_value, wrapped_dek FROM secrets WHERE secret_id = ?`;
   }
 }
 
@@ -309,6 +311,13 @@ export class SecretStore {
 
   getSecretValue(input: { secretId: string; workspace?: string }): Promise<Record<string, string>> {
     return this.#direct.getSecretValue(input);
+  }
+
+  getSecretWithValue(input: {
+    secretId: string;
+    workspace?: string;
+  }): Promise<{ info: SecretInfo; value: Record<string, string> }> {
+    return this.#direct.getSecretWithValue(input);
   }
 
   /**
@@ -676,7 +685,9 @@ export class SecretStore {
           : { secrets };
       },
 
-      getSecretValue: async (input) => {
+      getSecretValue: async (input) => (await operations.getSecretWithValue(input)).value,
+
+      getSecretWithValue: async (input) => {
         const id = checkText(input.secretId, "secret_id", 36, { required: true })!;
         const workspace =
           input.workspace === undefined ? undefined : this.#workspace(input.workspace);
@@ -718,7 +729,7 @@ export class SecretStore {
             configurable: true,
           });
         }
-        return result;
+        return { info: secretInfoFromRow(row), value: result };
       },
     };
     return operations;

@@ -38,7 +38,8 @@ export const secretInfoResponse = {
     secret_name: { type: "string" },
     masked_values: { type: "object", additionalProperties: { type: "string" } },
     provider: { type: "string" },
-    auth_config: { type: "object", additionalProperties: true },
+    // Arbitrary JSON by nature (non-secret settings): written as it is, like JSON.stringify.
+    auth_config: {},
     auth_config_json: { type: "string" },
     created_by: { type: "string" },
     created_at: { type: "integer" },

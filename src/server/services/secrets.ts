@@ -78,25 +78,26 @@ export function createSecretsService(deps: SecretsServiceDeps): SecretsService {
     );
 
   /**
-   * Runs `work` on a secret in one transaction after checking `needed`, writing the audit row
-   * `action` there. A refusal rolls back and records a `denied` row in its own transaction.
+   * Runs `work` on a secret in one transaction, after checking `needed` on the requested id (so
+   * nothing is read or decrypted for a caller who may not), and writes the audit row `action`
+   * there. A refusal rolls back and records a `denied` row in its own transaction; a missing
+   * secret is 404 whoever asks.
    */
   const guarded = async <T>(
     ctx: CallContext,
     action: AuditAction,
     secretId: string,
     needed: PermissionName,
-    work: (tx: SecretTransaction, info: SecretInfo) => Promise<T>,
+    work: (tx: SecretTransaction) => Promise<{ info: SecretInfo; result: T }>,
   ): Promise<T> => {
     let refused: SecretInfo | undefined;
     try {
       return await store.transaction(async (tx) => {
-        const info = await tx.getSecretInfo({ secretId, workspace: ctx.workspace });
-        if (!permits(await permissionOn(tx.executor, ctx.principal, info.secretId), needed)) {
-          refused = info;
-          throw denied(needed, info);
+        if (!permits(await permissionOn(tx.executor, ctx.principal, secretId), needed)) {
+          refused = await tx.getSecretInfo({ secretId, workspace: ctx.workspace });
+          throw denied(needed, refused);
         }
-        const result = await work(tx, info);
+        const { info, result } = await work(tx);
         await insertAuditEvent(tx.executor, {
           ...actorOf(ctx),
           action,
@@ -185,28 +186,37 @@ export function createSecretsService(deps: SecretsServiceDeps): SecretsService {
     },
 
     update(ctx, request) {
-      return guarded(ctx, "secret.update", request.secretId, "EDIT", (tx, info) =>
-        tx.updateSecret({
-          secretId: info.secretId,
+      return guarded(ctx, "secret.update", request.secretId, "EDIT", async (tx) => {
+        const info = await tx.updateSecret({
+          secretId: request.secretId,
           secretValue: request.secretValue,
           authConfig: request.authConfig,
           updatedBy: ctx.principal.username,
-        }),
-      );
-    },
-
-    async delete(ctx, request) {
-      await guarded(ctx, "secret.delete", request.secretId, "MANAGE", async (tx, info) => {
-        await tx.deleteSecret({ secretId: info.secretId });
-        await deleteGrantsOnSecret(tx.executor, info.secretId);
+          workspace: ctx.workspace,
+        });
+        return { info, result: info };
       });
     },
 
-    async value(ctx, request) {
-      const secretValue = await guarded(ctx, "secret.value", request.secretId, "USE", (tx, info) =>
-        tx.getSecretValue({ secretId: info.secretId }),
-      );
-      return { secretId: request.secretId, secretValue };
+    async delete(ctx, request) {
+      await guarded(ctx, "secret.delete", request.secretId, "MANAGE", async (tx) => {
+        const info = await tx.deleteSecret({
+          secretId: request.secretId,
+          workspace: ctx.workspace,
+        });
+        await deleteGrantsOnSecret(tx.executor, info.secretId);
+        return { info, result: undefined };
+      });
+    },
+
+    value(ctx, request) {
+      return guarded(ctx, "secret.value", request.secretId, "USE", async (tx) => {
+        const { info, value } = await tx.getSecretWithValue({
+          secretId: request.secretId,
+          workspace: ctx.workspace,
+        });
+        return { info, result: { secretId: info.secretId, secretValue: value } };
+      });
     },
 
     config(ctx) {

@@ -69,6 +69,21 @@ const SQL: DialectSql = {
 
 type Statement = Database.Statement<unknown[], unknown>;
 
+/**
+ * A prepared statement; a reader runs in raw mode (rows as arrays, turned into objects here),
+ * which takes half the time of better-sqlite3's own row objects on wide result sets.
+ */
+interface Prepared {
+  statement: Statement;
+  columns: readonly string[] | undefined;
+}
+
+function toRow(values: readonly unknown[], columns: readonly string[]): Row {
+  const row: Row = {};
+  for (let i = 0; i < columns.length; i++) row[columns[i]!] = values[i];
+  return row;
+}
+
 /** How many write transactions share one commit at most. */
 const MAX_GROUP_SIZE = 256;
 
@@ -83,7 +98,7 @@ export class SqliteDialect implements Dialect {
   readonly capabilities = { transactionalDdl: true } as const;
   readonly sql = SQL;
   readonly #db: Database.Database;
-  readonly #statements = new Map<string, Statement>();
+  readonly #statements = new Map<string, Prepared>();
   #queue: Promise<void> = Promise.resolve();
   #holders = 0;
   readonly #pendingWrites: PendingWrite[] = [];
@@ -94,12 +109,19 @@ export class SqliteDialect implements Dialect {
   private constructor(db: Database.Database) {
     this.#db = db;
     this.#executor = {
-      all: async <T extends Row>(sql: string, params: readonly SqlValue[] = []) =>
-        this.#prepare(sql).all(...params) as T[],
-      get: async <T extends Row>(sql: string, params: readonly SqlValue[] = []) =>
-        this.#prepare(sql).get(...params) as T | undefined,
+      all: async <T extends Row>(sql: string, params: readonly SqlValue[] = []) => {
+        const { statement, columns } = this.#prepare(sql);
+        const rows = statement.all(...params);
+        return (columns ? (rows as unknown[][]).map((r) => toRow(r, columns)) : rows) as T[];
+      },
+      get: async <T extends Row>(sql: string, params: readonly SqlValue[] = []) => {
+        const { statement, columns } = this.#prepare(sql);
+        const row = statement.get(...params);
+        return (columns && row !== undefined ? toRow(row as unknown[], columns) : row) as
+          T | undefined;
+      },
       run: async (sql: string, params: readonly SqlValue[] = []) =>
-        this.#prepare(sql).run(...params).changes,
+        this.#prepare(sql).statement.run(...params).changes,
       exec: async (statements: readonly string[]) => {
         for (const statement of statements) this.#db.exec(statement);
       },
@@ -137,13 +159,20 @@ export class SqliteDialect implements Dialect {
     return new SqliteDialect(db);
   }
 
-  #prepare(sql: string): Statement {
-    let statement = this.#statements.get(sql);
-    if (statement === undefined) {
-      statement = this.#db.prepare(sql);
-      this.#statements.set(sql, statement);
+  #prepare(sql: string): Prepared {
+    let prepared = this.#statements.get(sql);
+    if (prepared === undefined) {
+      const statement = this.#db.prepare(sql);
+      const columns = statement.reader
+        ? statement
+            .raw(true)
+            .columns()
+            .map((c) => c.name)
+        : undefined;
+      prepared = { statement, columns };
+      this.#statements.set(sql, prepared);
     }
-    return statement;
+    return prepared;
   }
 
   /**
@@ -245,16 +274,16 @@ export class SqliteDialect implements Dialect {
     }
     for (let i = 0; i < group.length; i++) {
       const write = group[i]!;
-      this.#prepare("SAVEPOINT group_member").run();
+      this.#prepare("SAVEPOINT group_member").statement.run();
       try {
         const result = await write.fn(this.#executor);
-        this.#prepare("RELEASE group_member").run();
+        this.#prepare("RELEASE group_member").statement.run();
         done.push({ write, result });
       } catch (err) {
         write.reject(err);
         if (db.inTransaction) {
-          this.#prepare("ROLLBACK TO group_member").run();
-          this.#prepare("RELEASE group_member").run();
+          this.#prepare("ROLLBACK TO group_member").statement.run();
+          this.#prepare("RELEASE group_member").statement.run();
           continue;
         }
         // SQLite rolled the whole transaction back (I/O error, disk full): the members before
