@@ -5,7 +5,7 @@
 import { MlflowSecretsError } from "../../errors.js";
 import type { Dialect, SqlExecutor } from "../../store/dialect.js";
 import type { SecretStore } from "../../store/index.js";
-import { insertAuditEvent, type AuditAction } from "../data/audit.js";
+import type { AuditAction } from "../data/audit.js";
 import {
   deleteGrant,
   findGrant,
@@ -14,20 +14,9 @@ import {
   type SecretGrant,
 } from "../data/permissions.js";
 import { findUserByName } from "../data/users.js";
-import {
-  effectivePermission,
-  permits,
-  toPermissionName,
-  type PermissionName,
-} from "../permissions.js";
-import {
-  actorOf,
-  databaseOf,
-  notFound,
-  permissionDenied,
-  recordDenied,
-  type CallContext,
-} from "./context.js";
+import { permits, toPermissionName, type PermissionName } from "../permissions.js";
+import { databaseOf, notFound, permissionDenied, type CallContext } from "./context.js";
+import { createSecretGuard } from "./guard.js";
 import { checkUsername } from "./users.js";
 
 export interface GrantRequest {
@@ -53,8 +42,10 @@ export function createPermissionsService(deps: PermissionsServiceDeps): Permissi
   const { store, dialect, defaultPermission } = deps;
   const database = databaseOf(store);
 
-  /** Runs a grant change in one transaction, after checking MANAGE on the secret. */
-  const change = async <T>(
+  const { permissionOn, guarded } = createSecretGuard({ store, defaultPermission });
+
+  /** Runs a grant change: MANAGE on the secret, the target user must exist, one audit row. */
+  const change = <T>(
     ctx: CallContext,
     action: AuditAction,
     request: GrantRequest,
@@ -62,57 +53,28 @@ export function createPermissionsService(deps: PermissionsServiceDeps): Permissi
     work: (db: SqlExecutor, target: GrantTarget) => Promise<T>,
   ): Promise<T> => {
     const username = checkUsername(request.username);
-    let refused: { secretId: string; secretName: string; workspace: string } | undefined;
-    try {
-      return await store.transaction(async (tx) => {
-        const secret = await tx.getSecretInfo({
+    const details = { target: username, ...(permission ? { permission } : {}) };
+    return guarded(
+      ctx,
+      action,
+      request.secretId,
+      "MANAGE",
+      async (tx) => {
+        const info = await tx.getSecretInfo({
           secretId: request.secretId,
           workspace: ctx.workspace,
         });
-        if (!ctx.principal.isAdmin) {
-          const own = await findGrant(tx.executor, secret.secretId, ctx.principal.userId);
-          if (
-            !permits(
-              effectivePermission(ctx.principal, own?.permission, defaultPermission),
-              "MANAGE",
-            )
-          ) {
-            refused = secret;
-            throw permissionDenied(
-              `Permission denied: MANAGE permission on secret '${secret.secretId}' is required`,
-            );
-          }
-        }
         const user = await findUserByName(tx.executor, username);
         if (user === undefined) throw notFound(`User with username=${username} not found`);
         const result = await work(tx.executor, {
-          secretId: secret.secretId,
+          secretId: info.secretId,
           userId: user.userId,
           username,
         });
-        await insertAuditEvent(tx.executor, {
-          ...actorOf(ctx),
-          action,
-          outcome: "success",
-          secretId: secret.secretId,
-          secretName: secret.secretName,
-          workspace: secret.workspace,
-          details: { target: username, ...(permission ? { permission } : {}) },
-        });
-        return result;
-      });
-    } catch (err) {
-      if (refused !== undefined) {
-        await recordDenied(database, ctx, {
-          action,
-          secretId: refused.secretId,
-          secretName: refused.secretName,
-          workspace: refused.workspace,
-          details: { target: username, ...(permission ? { permission } : {}) },
-        });
-      }
-      throw err;
-    }
+        return { info, result };
+      },
+      details,
+    );
   };
 
   const missing = (target: GrantTarget) =>
@@ -144,15 +106,13 @@ export function createPermissionsService(deps: PermissionsServiceDeps): Permissi
         secretId: request.secretId,
         workspace: ctx.workspace,
       });
-      if (!ctx.principal.isAdmin && username !== ctx.principal.username) {
-        const own = await findGrant(database.reader, secret.secretId, ctx.principal.userId);
-        if (
-          !permits(effectivePermission(ctx.principal, own?.permission, defaultPermission), "MANAGE")
-        ) {
-          throw permissionDenied(
-            `Permission denied: MANAGE permission on secret '${secret.secretId}' is required to read others' permissions`,
-          );
-        }
+      if (
+        username !== ctx.principal.username &&
+        !permits(await permissionOn(database.reader, ctx.principal, secret.secretId), "MANAGE")
+      ) {
+        throw permissionDenied(
+          `Permission denied: MANAGE permission on secret '${secret.secretId}' is required to read others' permissions`,
+        );
       }
       const user = await findUserByName(database.reader, username);
       if (user === undefined) throw notFound(`User with username=${username} not found`);

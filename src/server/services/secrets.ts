@@ -4,16 +4,10 @@
  * or read leaves a `denied` row instead.
  */
 import { invalidParameter } from "../../errors.js";
-import type { SqlExecutor } from "../../store/dialect.js";
-import type { SecretInfo, SecretPage, SecretStore, SecretTransaction } from "../../store/index.js";
-import { insertAuditEvent, type AuditAction } from "../data/audit.js";
-import { deleteGrantsOnSecret, findGrant, grantsOfUser, insertGrant } from "../data/permissions.js";
-import {
-  effectivePermission,
-  permits,
-  type PermissionName,
-  type Principal,
-} from "../permissions.js";
+import type { SecretInfo, SecretPage, SecretStore } from "../../store/index.js";
+import { insertAuditEvent } from "../data/audit.js";
+import { deleteGrantsOnSecret, grantsOfUser, insertGrant } from "../data/permissions.js";
+import { permits, type PermissionName } from "../permissions.js";
 import {
   actorOf,
   databaseOf,
@@ -21,6 +15,7 @@ import {
   recordDenied,
   type CallContext,
 } from "./context.js";
+import { createSecretGuard } from "./guard.js";
 
 export interface SecretsServiceDeps {
   store: SecretStore;
@@ -62,64 +57,7 @@ export function createSecretsService(deps: SecretsServiceDeps): SecretsService {
   const { store, defaultPermission, usersCanCreate } = deps;
   const database = databaseOf(store);
 
-  const permissionOn = async (
-    db: SqlExecutor,
-    principal: Principal,
-    secretId: string,
-  ): Promise<PermissionName> => {
-    if (principal.isAdmin) return "MANAGE";
-    const grant = await findGrant(db, secretId, principal.userId);
-    return effectivePermission(principal, grant?.permission, defaultPermission);
-  };
-
-  const denied = (needed: PermissionName, info: SecretInfo) =>
-    permissionDenied(
-      `Permission denied: ${needed} permission on secret '${info.secretId}' is required`,
-    );
-
-  /**
-   * Runs `work` on a secret in one transaction, after checking `needed` on the requested id (so
-   * nothing is read or decrypted for a caller who may not), and writes the audit row `action`
-   * there. A refusal rolls back and records a `denied` row in its own transaction; a missing
-   * secret is 404 whoever asks.
-   */
-  const guarded = async <T>(
-    ctx: CallContext,
-    action: AuditAction,
-    secretId: string,
-    needed: PermissionName,
-    work: (tx: SecretTransaction) => Promise<{ info: SecretInfo; result: T }>,
-  ): Promise<T> => {
-    let refused: SecretInfo | undefined;
-    try {
-      return await store.transaction(async (tx) => {
-        if (!permits(await permissionOn(tx.executor, ctx.principal, secretId), needed)) {
-          refused = await tx.getSecretInfo({ secretId, workspace: ctx.workspace });
-          throw denied(needed, refused);
-        }
-        const { info, result } = await work(tx);
-        await insertAuditEvent(tx.executor, {
-          ...actorOf(ctx),
-          action,
-          outcome: "success",
-          secretId: info.secretId,
-          secretName: info.secretName,
-          workspace: info.workspace,
-        });
-        return result;
-      });
-    } catch (err) {
-      if (refused !== undefined) {
-        await recordDenied(database, ctx, {
-          action,
-          secretId: refused.secretId,
-          secretName: refused.secretName,
-          workspace: refused.workspace,
-        });
-      }
-      throw err;
-    }
-  };
+  const { permissionOn, guarded } = createSecretGuard({ store, defaultPermission });
 
   return {
     async create(ctx, request) {
@@ -169,7 +107,9 @@ export function createSecretsService(deps: SecretsServiceDeps): SecretsService {
         workspace: ctx.workspace,
       } as Parameters<SecretStore["getSecretInfo"]>[0]);
       if (!permits(await permissionOn(database.reader, ctx.principal, info.secretId), "READ")) {
-        throw denied("READ", info);
+        throw permissionDenied(
+          `Permission denied: READ permission on secret '${info.secretId}' is required`,
+        );
       }
       return info;
     },
