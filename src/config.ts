@@ -582,3 +582,70 @@ export function readKubeconfigPaths(env: Env = process.env): readonly string[] |
 export function resolveHomeDir(env: Env = process.env): string {
   return readEnvString(env, "HOME") ?? readEnvString(env, "USERPROFILE") ?? homedir();
 }
+// ---------------------------------------------------------------------------------------------
+// Server: the first admin and the permission defaults
+// ---------------------------------------------------------------------------------------------
+
+export const ADMIN_USERNAME_ENV_VAR = "MLFLOW_SECRETS_ADMIN_USERNAME";
+export const ADMIN_PASSWORD_ENV_VAR = "MLFLOW_SECRETS_ADMIN_PASSWORD";
+export const DEFAULT_PERMISSION_ENV_VAR = "MLFLOW_SECRETS_DEFAULT_PERMISSION";
+export const USERS_CAN_CREATE_ENV_VAR = "MLFLOW_SECRETS_USERS_CAN_CREATE";
+
+/** Per-secret permission names (MLflow's, plus `USE`), lowest first. */
+export const PERMISSION_NAMES = ["NO_PERMISSIONS", "READ", "USE", "EDIT", "MANAGE"] as const;
+export type PermissionName = (typeof PERMISSION_NAMES)[number];
+
+/** The server's settings that come from the environment. */
+export interface ServerEnvSettings {
+  /** The first admin's name (`MLFLOW_SECRETS_ADMIN_USERNAME`, default `admin`). */
+  adminUsername: string;
+  /** The first admin's password; undefined = generate one and print it once. */
+  adminPassword: string | undefined;
+  /** What users get on secrets they have no grant for (default `READ`). */
+  defaultPermission: PermissionName;
+  /** Whether non-admins may create secrets (default false). */
+  usersCanCreate: boolean;
+}
+
+/** Parses a permission name (case-insensitive); `source` names the variable or field. */
+export function parsePermissionName(raw: string, source: string): PermissionName {
+  const name = raw.trim().toUpperCase();
+  const found = PERMISSION_NAMES.find((p) => p === name);
+  if (found === undefined) {
+    throw invalidParameter(
+      `${source} must be one of ${PERMISSION_NAMES.join(", ")}, got '${truncate(raw)}'`,
+    );
+  }
+  return found;
+}
+
+function parseBoolean(raw: string, source: string): boolean {
+  const text = raw.trim().toLowerCase();
+  if (["true", "1", "yes", "on"].includes(text)) return true;
+  if (["false", "0", "no", "off", ""].includes(text)) return false;
+  throw invalidParameter(`${source} must be true or false, got '${truncate(raw)}'`);
+}
+
+/**
+ * The server's environment settings, validated. Messages name the variable, never a password.
+ *
+ * @example
+ * ```ts
+ * readServerEnvSettings({ MLFLOW_SECRETS_DEFAULT_PERMISSION: "NO_PERMISSIONS" }).defaultPermission;
+ * // "NO_PERMISSIONS"
+ * ```
+ */
+export function readServerEnvSettings(env: Env = process.env): ServerEnvSettings {
+  const adminUsername = env[ADMIN_USERNAME_ENV_VAR] || "admin";
+  const adminPassword = env[ADMIN_PASSWORD_ENV_VAR] || undefined;
+  const rawPermission = env[DEFAULT_PERMISSION_ENV_VAR];
+  const rawCreate = env[USERS_CAN_CREATE_ENV_VAR];
+  return Object.freeze({
+    adminUsername,
+    adminPassword,
+    defaultPermission: rawPermission
+      ? parsePermissionName(rawPermission, DEFAULT_PERMISSION_ENV_VAR)
+      : "READ",
+    usersCanCreate: rawCreate ? parseBoolean(rawCreate, USERS_CAN_CREATE_ENV_VAR) : false,
+  });
+}

@@ -6,6 +6,8 @@
 export * from "./crypto/index.js";
 export * from "./store/index.js";
 export * from "./client/index.js";
+export * from "./server/index.js";
+export { readServerEnvSettings, type ServerEnvSettings } from "./config.js";
 export {
   ERROR_CODES,
   MlflowSecretsError,

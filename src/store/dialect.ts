@@ -22,6 +22,14 @@ export interface SqlExecutor {
   exec(statements: readonly string[]): Promise<void>;
 }
 
+/** A table of our own: portable column and constraint clauses, plus secondary indexes. */
+export interface TableDefinition {
+  name: string;
+  /** Column definitions and table constraints (PRIMARY KEY, UNIQUE, FOREIGN KEY), portable SQL. */
+  clauses: readonly string[];
+  indexes?: readonly { name: string; columns: readonly string[] }[];
+}
+
 /** SQL that differs between dialects. */
 export interface DialectSql {
   /** MLflow's `secrets` table, its index and the immutability trigger, as MLflow creates them. */
@@ -37,6 +45,11 @@ export interface DialectSql {
     /** A table suffix (MySQL: engine and charset). */
     tableOptions: string;
   };
+  /**
+   * Idempotent statements creating a table and its indexes (MySQL has no `CREATE INDEX IF NOT
+   * EXISTS`, so it declares them inside `CREATE TABLE IF NOT EXISTS`).
+   */
+  createTable(table: TableDefinition): string[];
   /** Expression ordering/comparing secret names by code point, identically on every dialect. */
   nameKey(column: string): string;
   /** Expression comparing a parameter with `nameKey`. */
@@ -69,4 +82,18 @@ export interface Dialect extends SqlExecutor {
   tableExists(table: string): Promise<boolean>;
   columnNames(table: string): Promise<string[]>;
   close(): Promise<void>;
+}
+
+/**
+ * `CREATE TABLE IF NOT EXISTS` followed by `CREATE INDEX IF NOT EXISTS` for each index: the
+ * idempotent form for dialects that have it (SQLite, PostgreSQL).
+ */
+export function createTableWithIndexStatements(table: TableDefinition): string[] {
+  return [
+    `CREATE TABLE IF NOT EXISTS ${table.name} (\n  ${table.clauses.join(",\n  ")}\n)`,
+    ...(table.indexes ?? []).map(
+      (index) =>
+        `CREATE INDEX IF NOT EXISTS ${index.name} ON ${table.name} (${index.columns.join(", ")})`,
+    ),
+  ];
 }

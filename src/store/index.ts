@@ -2,6 +2,8 @@
 export { openSecretStore, resolveBackendStoreUri, type OpenSecretStoreOptions } from "./open.js";
 export {
   DEFAULT_WORKSPACE,
+  MAX_AUTH_CONFIG_BYTES,
+  MAX_AUTH_CONFIG_DEPTH,
   MAX_MASKED_VALUE_LENGTH,
   MAX_PAGE_SIZE,
   MAX_PLAINTEXT_BYTES,

@@ -26,6 +26,11 @@ export const DEFAULT_WORKSPACE = "default";
 export const MAX_PLAINTEXT_BYTES = 60 * 1024;
 export const MAX_MASKED_VALUE_LENGTH = 500;
 export const MAX_PAGE_SIZE = 1000;
+/** MySQL's TEXT holds 64 KiB: the auth config's JSON is capped below that on every dialect. */
+export const MAX_AUTH_CONFIG_BYTES = 60 * 1024;
+/** How deeply an auth config's JSON may nest (it is serialised recursively). */
+export const MAX_AUTH_CONFIG_DEPTH = 32;
+const FILTERED_SCAN_BATCH = 500;
 
 export interface CreateSecretInput {
   secretName: string;
@@ -56,6 +61,11 @@ export interface ListSecretsInput {
   /** Page size (1 … 1000); omitted = every secret at once, as MLflow. */
   maxResults?: number;
   pageToken?: string;
+  /**
+   * Only secrets for which this returns true (e.g. those a user may read); pages are filled with
+   * matching secrets only.
+   */
+  filter?: (info: SecretInfo) => boolean;
 }
 
 export interface SecretPage {
@@ -72,6 +82,11 @@ export interface SecretOperations {
   listSecretInfos(input?: ListSecretsInput): Promise<SecretPage>;
   /** Decrypts a value: server-side only. */
   getSecretValue(input: { secretId: string; workspace?: string }): Promise<Record<string, string>>;
+  /** A secret's metadata and its decrypted value, from one read (server-side only). */
+  getSecretWithValue(input: {
+    secretId: string;
+    workspace?: string;
+  }): Promise<{ info: SecretInfo; value: Record<string, string> }>;
 }
 
 /** Operations inside `store.transaction`, plus the transaction's executor for other tables. */
@@ -138,9 +153,20 @@ function checkSecretValue(value: unknown): Record<string, string> {
   return value as Record<string, string>;
 }
 
+/** True when `value` nests arrays or objects deeper than `limit` levels. */
+function nestsDeeperThan(value: unknown, limit: number): boolean {
+  if (typeof value !== "object" || value === null) return false;
+  if (limit === 0) return true;
+  const children = Array.isArray(value) ? value : Object.values(value);
+  return children.some((child) => nestsDeeperThan(child, limit - 1));
+}
+
 function checkAuthConfig(value: unknown): Record<string, unknown> | undefined {
   if (value === undefined || value === null) return undefined;
   if (!isPlainObject(value)) throw invalidParameter("auth_config must be a JSON object");
+  if (nestsDeeperThan(value, MAX_AUTH_CONFIG_DEPTH)) {
+    throw invalidParameter(`auth_config must not nest deeper than ${MAX_AUTH_CONFIG_DEPTH} levels`);
+  }
   return value;
 }
 
@@ -162,7 +188,15 @@ function serialiseValue(value: Record<string, string>): { plaintext: Buffer; mas
 }
 
 function serialiseAuthConfig(value: Record<string, unknown> | undefined): string | null {
-  return value === undefined || Object.keys(value).length === 0 ? null : pythonJsonDumps(value);
+  if (value === undefined || Object.keys(value).length === 0) return null;
+  const text = pythonJsonDumps(value);
+  const bytes = Buffer.byteLength(text, "utf8");
+  if (bytes > MAX_AUTH_CONFIG_BYTES) {
+    throw invalidParameter(
+      `auth_config is too large: ${bytes} bytes as JSON, the limit is ${MAX_AUTH_CONFIG_BYTES} (60 KiB)`,
+    );
+  }
+  return text;
 }
 
 function newSecretId(): string {
@@ -189,12 +223,9 @@ function notFound(what: string): MlflowSecretsError {
   return new MlflowSecretsError(`Secret ${what} not found`, "RESOURCE_DOES_NOT_EXIST");
 }
 
-interface ValueRow extends Record<string, unknown> {
-  secret_id: string;
-  secret_name: string;
+interface ValueRow extends SecretInfoRow, Record<string, unknown> {
   encrypted_value: Buffer;
   wrapped_dek: Buffer;
-  kek_version: number;
 }
 
 /** SQL built once per store, for the table's actual shape. */
@@ -217,7 +248,7 @@ class Statements {
       : `INSERT INTO secrets (${columns}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`;
     this.byId = `SELECT ${this.infoColumns} FROM secrets WHERE secret_id = ?`;
     this.byName = `SELECT ${this.infoColumns} FROM secrets WHERE secret_name = ?${hasWorkspace ? " AND workspace = ?" : ""}`;
-    this.valueById = `SELECT secret_id, secret_name, encrypted_value, wrapped_dek, kek_version${hasWorkspace ? ", workspace" : ""} FROM secrets WHERE secret_id = ?`;
+    this.valueById = `SELECT ${this.infoColumns}, encrypted_value, wrapped_dek FROM secrets WHERE secret_id = ?`;
   }
 }
 
@@ -280,6 +311,13 @@ export class SecretStore {
 
   getSecretValue(input: { secretId: string; workspace?: string }): Promise<Record<string, string>> {
     return this.#direct.getSecretValue(input);
+  }
+
+  getSecretWithValue(input: {
+    secretId: string;
+    workspace?: string;
+  }): Promise<{ info: SecretInfo; value: Record<string, string> }> {
+    return this.#direct.getSecretWithValue(input);
   }
 
   /**
@@ -590,37 +628,66 @@ export class SecretStore {
             `max_results must be an integer between 1 and ${MAX_PAGE_SIZE}, got ${String(maxResults)}`,
           );
         }
-        const where: string[] = [];
-        const params: (string | number)[] = [];
+        const filters: string[] = [];
+        const filterParams: string[] = [];
         if (hasWorkspace) {
-          where.push("workspace = ?");
-          params.push(workspace);
+          filters.push("workspace = ?");
+          filterParams.push(workspace);
         }
         if (provider !== undefined) {
-          where.push("provider = ?");
-          params.push(provider);
+          filters.push("provider = ?");
+          filterParams.push(provider);
         }
-        if (input.pageToken) {
-          where.push(`${dialect.sql.nameKey("secret_name")} > ${dialect.sql.nameParam}`);
-          params.push(decodePageToken(input.pageToken));
+        // Rows by name after `after`, at most `limit` of them (keyset pagination).
+        const scan = (after: string | undefined, limit: number | undefined) => {
+          const where = [...filters];
+          const params: (string | number)[] = [...filterParams];
+          if (after !== undefined) {
+            where.push(`${dialect.sql.nameKey("secret_name")} > ${dialect.sql.nameParam}`);
+            params.push(after);
+          }
+          let query = `SELECT ${sql.infoColumns} FROM secrets`;
+          if (where.length > 0) query += ` WHERE ${where.join(" AND ")}`;
+          query += ` ORDER BY ${dialect.sql.nameKey("secret_name")}`;
+          if (limit !== undefined) {
+            query += " LIMIT ?";
+            params.push(limit);
+          }
+          return db.all<SecretInfoRow & Record<string, unknown>>(query, params);
+        };
+        const after = input.pageToken ? decodePageToken(input.pageToken) : undefined;
+        // One row more than the page tells whether another page follows.
+        const wanted = maxResults === undefined ? undefined : maxResults + 1;
+        let infos: SecretInfo[];
+        const include = input.filter;
+        if (include === undefined || wanted === undefined) {
+          infos = (await scan(after, wanted)).map(secretInfoFromRow);
+          if (include !== undefined) infos = infos.filter((info) => include(info));
+        } else {
+          // Skipped rows do not count towards the page: scan in batches until it is full.
+          infos = [];
+          let cursor = after;
+          for (;;) {
+            const rows = await scan(cursor, FILTERED_SCAN_BATCH);
+            for (const row of rows) {
+              const info = secretInfoFromRow(row);
+              if (include(info)) infos.push(info);
+              if (infos.length === wanted) break;
+            }
+            if (infos.length === wanted || rows.length < FILTERED_SCAN_BATCH) break;
+            cursor = rows[rows.length - 1]!.secret_name;
+          }
         }
-        let query = `SELECT ${sql.infoColumns} FROM secrets`;
-        if (where.length > 0) query += ` WHERE ${where.join(" AND ")}`;
-        query += ` ORDER BY ${dialect.sql.nameKey("secret_name")}`;
-        if (maxResults !== undefined) {
-          query += " LIMIT ?";
-          params.push(maxResults + 1);
-        }
-        const rows = await db.all<SecretInfoRow & Record<string, unknown>>(query, params);
-        const more = maxResults !== undefined && rows.length > maxResults;
-        const page = more ? rows.slice(0, maxResults) : rows;
-        const secrets = page.map(secretInfoFromRow);
+        const more = maxResults !== undefined && infos.length > maxResults;
+        const secrets = more ? infos.slice(0, maxResults) : infos;
         return more
-          ? { secrets, nextPageToken: encodePageToken(page[page.length - 1]!.secret_name) }
+          ? { secrets, nextPageToken: encodePageToken(secrets[secrets.length - 1]!.secretName) }
           : { secrets };
       },
 
-      getSecretValue: async (input) => {
+      getSecretValue: async (input) => (await operations.getSecretWithValue(input)).value,
+
+      getSecretWithValue: async (input) => {
         const id = checkText(input.secretId, "secret_id", 36, { required: true })!;
         const workspace =
           input.workspace === undefined ? undefined : this.#workspace(input.workspace);
@@ -662,7 +729,7 @@ export class SecretStore {
             configurable: true,
           });
         }
-        return result;
+        return { info: secretInfoFromRow(row), value: result };
       },
     };
     return operations;

@@ -8,6 +8,7 @@ import { describe, it } from "node:test";
 import type { MlflowSecretsError } from "../../src/index.js";
 import { Keyring, openSecretStore, parseDatabaseUri, redactUri } from "../../src/index.js";
 import { REPO_ROOT } from "../helpers/cli.js";
+import { MIGRATIONS } from "../../src/store/migrations.js";
 import { DIALECTS } from "../helpers/databases.js";
 import { kekFor } from "../helpers/keks.js";
 import { PASSPHRASE, testKeyring, withDatabase, withStore } from "../helpers/store.js";
@@ -65,15 +66,15 @@ for (const dialect of DIALECTS) {
           "SELECT version FROM mlflow_secrets_schema_version",
         );
         assert.deepEqual(
-          versions.map((v) => Number(v.version)),
-          [1],
+          versions.map((v) => Number(v.version)).sort((a, b) => a - b),
+          MIGRATIONS.map((m) => m.version),
         );
         assert.ok(stores.every((s) => s.layout.hasWorkspaceColumn && !s.layout.mlflowManaged));
         // Re-opening is a no-op.
         await (await openSecretStore({ uri: db.uri, keyring })).close();
         assert.equal(
           (await db.query("SELECT version FROM mlflow_secrets_schema_version")).length,
-          1,
+          MIGRATIONS.length,
         );
       }));
 
@@ -272,7 +273,7 @@ describe("migrations across processes", () => {
     try {
       assert.equal((await store.listSecretInfos()).secrets.length, 3);
       const versions = await store.dialect.all("SELECT version FROM mlflow_secrets_schema_version");
-      assert.equal(versions.length, 1);
+      assert.equal(versions.length, MIGRATIONS.length);
     } finally {
       await store.close();
     }

@@ -3,9 +3,14 @@ import type { Command } from "commander";
 import type { CliIo } from "../io.js";
 import { registerCryptoCommands } from "./crypto.js";
 import { registerDbCommands } from "./db.js";
+import { registerAuditCommands } from "./audit.js";
+import { registerPermissionsCommands } from "./permissions.js";
 import { registerSecretsCommands } from "./secrets.js";
 import { registerCredsCommands } from "./creds.js";
 import { registerLoginCommands } from "./login.js";
+import { registerServerCommands } from "./server.js";
+import { registerTokensCommands } from "./tokens.js";
+import { registerUsersCommands } from "./users.js";
 
 /** A command module: adds its commands to the program; actions receive the shared io. */
 export type RegisterCommands = (program: Command, io: CliIo) => void;
@@ -16,6 +21,11 @@ const groups: RegisterCommands[] = [
   registerCryptoCommands,
   registerLoginCommands,
   registerCredsCommands,
+  registerServerCommands,
+  registerUsersCommands,
+  registerTokensCommands,
+  registerPermissionsCommands,
+  registerAuditCommands,
 ];
 
 export function registerCommands(program: Command, io: CliIo): void {

@@ -12,6 +12,7 @@ import type {
   Row,
   SqlExecutor,
   SqlValue,
+  TableDefinition,
   TransactionOptions,
 } from "../dialect.js";
 import type { MysqlTarget } from "../uri.js";
@@ -33,10 +34,20 @@ BEGIN
 END`,
 ];
 
+function createTable(table: TableDefinition): string[] {
+  const indexes = (table.indexes ?? []).map(
+    (index) => `INDEX ${index.name} (${index.columns.join(", ")})`,
+  );
+  return [
+    `CREATE TABLE IF NOT EXISTS ${table.name} (\n  ${[...table.clauses, ...indexes].join(",\n  ")}\n) ${TABLE_OPTIONS}`,
+  ];
+}
+
 const SQL: DialectSql = {
   createSecretsTable: SECRETS_DDL,
   types: { blob: "LONGBLOB", bigint: "BIGINT", text: "TEXT", tableOptions: TABLE_OPTIONS },
   // Byte order of utf8mb4 = code-point order, whatever collation an MLflow-made table has.
+  createTable,
   nameKey: (column) => `CAST(${column} AS BINARY)`,
   nameParam: "CAST(? AS BINARY)",
 };

@@ -11,6 +11,7 @@ import type {
   SqlValue,
   TransactionOptions,
 } from "../dialect.js";
+import { createTableWithIndexStatements } from "../dialect.js";
 import type { PostgresTarget } from "../uri.js";
 
 // An arbitrary constant: the advisory-lock key that serialises our migrations database-wide.
@@ -38,6 +39,7 @@ const SQL: DialectSql = {
   createSecretsTable: SECRETS_DDL,
   types: { blob: "BYTEA", bigint: "BIGINT", text: "TEXT", tableOptions: "" },
   // The "C" collation compares UTF-8 bytes: code-point order, as on the other dialects.
+  createTable: createTableWithIndexStatements,
   nameKey: (column) => `${column} COLLATE "C"`,
   nameParam: "?",
 };

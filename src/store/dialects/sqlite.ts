@@ -18,6 +18,7 @@ import type {
   SqlValue,
   TransactionOptions,
 } from "../dialect.js";
+import { createTableWithIndexStatements } from "../dialect.js";
 import type { SqliteTarget } from "../uri.js";
 
 const BUSY_TIMEOUT_MS = 10_000;
@@ -44,32 +45,66 @@ const SQL: DialectSql = {
   createSecretsTable: SECRETS_DDL,
   types: { blob: "BLOB", bigint: "BIGINT", text: "TEXT", tableOptions: "" },
   // SQLite compares TEXT with memcmp over UTF-8: code-point order already.
+  createTable: createTableWithIndexStatements,
   nameKey: (column) => column,
   nameParam: "?",
 };
 
 type Statement = Database.Statement<unknown[], unknown>;
 
+/**
+ * A prepared statement; a reader runs in raw mode (rows as arrays, turned into objects here),
+ * which takes half the time of better-sqlite3's own row objects on wide result sets.
+ */
+interface Prepared {
+  statement: Statement;
+  columns: readonly string[] | undefined;
+}
+
+function toRow(values: readonly unknown[], columns: readonly string[]): Row {
+  const row: Row = {};
+  for (let i = 0; i < columns.length; i++) row[columns[i]!] = values[i];
+  return row;
+}
+
+/** How many write transactions share one commit at most. */
+const MAX_GROUP_SIZE = 256;
+
+interface PendingWrite {
+  fn: (tx: SqlExecutor) => Promise<unknown>;
+  resolve: (value: unknown) => void;
+  reject: (reason: unknown) => void;
+}
+
 export class SqliteDialect implements Dialect {
   readonly name = "sqlite" as const;
   readonly capabilities = { transactionalDdl: true } as const;
   readonly sql = SQL;
   readonly #db: Database.Database;
-  readonly #statements = new Map<string, Statement>();
+  readonly #statements = new Map<string, Prepared>();
   #queue: Promise<void> = Promise.resolve();
   #holders = 0;
+  readonly #pendingWrites: PendingWrite[] = [];
+  #groupScheduled = false;
   readonly #executor: SqlExecutor;
   #path = ":memory:";
 
   private constructor(db: Database.Database) {
     this.#db = db;
     this.#executor = {
-      all: async <T extends Row>(sql: string, params: readonly SqlValue[] = []) =>
-        this.#prepare(sql).all(...params) as T[],
-      get: async <T extends Row>(sql: string, params: readonly SqlValue[] = []) =>
-        this.#prepare(sql).get(...params) as T | undefined,
+      all: async <T extends Row>(sql: string, params: readonly SqlValue[] = []) => {
+        const { statement, columns } = this.#prepare(sql);
+        const rows = statement.all(...params);
+        return (columns ? (rows as unknown[][]).map((r) => toRow(r, columns)) : rows) as T[];
+      },
+      get: async <T extends Row>(sql: string, params: readonly SqlValue[] = []) => {
+        const { statement, columns } = this.#prepare(sql);
+        const row = statement.get(...params);
+        return (columns && row !== undefined ? toRow(row as unknown[], columns) : row) as
+          T | undefined;
+      },
       run: async (sql: string, params: readonly SqlValue[] = []) =>
-        this.#prepare(sql).run(...params).changes,
+        this.#prepare(sql).statement.run(...params).changes,
       exec: async (statements: readonly string[]) => {
         for (const statement of statements) this.#db.exec(statement);
       },
@@ -107,13 +142,20 @@ export class SqliteDialect implements Dialect {
     return new SqliteDialect(db);
   }
 
-  #prepare(sql: string): Statement {
-    let statement = this.#statements.get(sql);
-    if (statement === undefined) {
-      statement = this.#db.prepare(sql);
-      this.#statements.set(sql, statement);
+  #prepare(sql: string): Prepared {
+    let prepared = this.#statements.get(sql);
+    if (prepared === undefined) {
+      const statement = this.#db.prepare(sql);
+      const columns = statement.reader
+        ? statement
+            .raw(true)
+            .columns()
+            .map((c) => c.name)
+        : undefined;
+      prepared = { statement, columns };
+      this.#statements.set(sql, prepared);
     }
-    return statement;
+    return prepared;
   }
 
   /**
@@ -153,21 +195,106 @@ export class SqliteDialect implements Dialect {
     return this.#exclusive(() => this.#executor.exec(statements));
   }
 
+  /**
+   * Read transactions run alone on the connection. Write transactions are grouped: those that
+   * arrive within one turn of the event loop run one after another inside a single
+   * `BEGIN IMMEDIATE … COMMIT`, each in its own savepoint, so that one commit (one fsync with
+   * `synchronous=FULL`) serves them all. A member that fails rolls back to its savepoint alone;
+   * every member's promise settles only after the shared COMMIT, so a caller never sees success
+   * for a change that is not durable.
+   */
   transaction<T>(
     fn: (tx: SqlExecutor) => Promise<T>,
     options: TransactionOptions = {},
   ): Promise<T> {
-    return this.#exclusive(async () => {
-      this.#db.exec(options.write ? "BEGIN IMMEDIATE" : "BEGIN");
-      try {
-        const result = await fn(this.#executor);
-        this.#db.exec("COMMIT");
-        return result;
-      } catch (err) {
-        if (this.#db.inTransaction) this.#db.exec("ROLLBACK");
-        throw err;
-      }
+    if (!options.write) {
+      return this.#exclusive(async () => {
+        this.#db.exec("BEGIN");
+        try {
+          const result = await fn(this.#executor);
+          this.#db.exec("COMMIT");
+          return result;
+        } catch (err) {
+          if (this.#db.inTransaction) this.#db.exec("ROLLBACK");
+          throw err;
+        }
+      });
+    }
+    return new Promise<T>((resolve, reject) => {
+      this.#pendingWrites.push({
+        fn,
+        resolve: resolve as (value: unknown) => void,
+        reject,
+      });
+      this.#scheduleGroup();
     });
+  }
+
+  #scheduleGroup(): void {
+    if (this.#groupScheduled) return;
+    this.#groupScheduled = true;
+    setImmediate(() => {
+      this.#groupScheduled = false;
+      void this.#exclusive(async () => {
+        const group = this.#pendingWrites.splice(0, MAX_GROUP_SIZE);
+        if (this.#pendingWrites.length > 0) this.#scheduleGroup();
+        if (group.length > 0) await this.#commitGroup(group);
+      });
+    });
+  }
+
+  async #commitGroup(group: PendingWrite[]): Promise<void> {
+    const db = this.#db;
+    let done: { write: PendingWrite; result: unknown }[] = [];
+    const failAll = (writes: readonly PendingWrite[], err: unknown) => {
+      for (const write of writes) write.reject(err);
+    };
+    try {
+      db.exec("BEGIN IMMEDIATE");
+    } catch (err) {
+      failAll(group, err);
+      return;
+    }
+    for (let i = 0; i < group.length; i++) {
+      const write = group[i]!;
+      this.#prepare("SAVEPOINT group_member").statement.run();
+      try {
+        const result = await write.fn(this.#executor);
+        this.#prepare("RELEASE group_member").statement.run();
+        done.push({ write, result });
+      } catch (err) {
+        write.reject(err);
+        if (db.inTransaction) {
+          this.#prepare("ROLLBACK TO group_member").statement.run();
+          this.#prepare("RELEASE group_member").statement.run();
+          continue;
+        }
+        // SQLite rolled the whole transaction back (I/O error, disk full): the members before
+        // this one are lost as well; the rest start over in a new transaction.
+        failAll(
+          done.map((d) => d.write),
+          err,
+        );
+        done = [];
+        try {
+          db.exec("BEGIN IMMEDIATE");
+        } catch (beginError) {
+          failAll(group.slice(i + 1), beginError);
+          return;
+        }
+      }
+    }
+    try {
+      db.exec("COMMIT");
+    } catch (err) {
+      if (db.inTransaction) db.exec("ROLLBACK");
+      failAll(
+        done.map((d) => d.write),
+        err,
+      );
+      return;
+    }
+    for (const { write, result } of done) write.resolve(result);
   }
 
   withMigrationLock<T>(fn: (tx: SqlExecutor) => Promise<T>): Promise<T> {

@@ -1,0 +1,161 @@
+/**
+ * The server's composition root: options → services (built by factories from what they use) →
+ * routes. `createServer` returns a ready fastify instance: `inject()` it in tests, or `listen`
+ * (see `startServer`).
+ */
+import { randomUUID } from "node:crypto";
+import Fastify, { LogController, type FastifyInstance, type FastifyRequest } from "fastify";
+import type { SecretStore } from "../store/index.js";
+import { createAuthenticator } from "./auth/authenticator.js";
+import { createPasswordHasher } from "./auth/passwords.js";
+import { announceOnStderr, bootstrapAdmin } from "./bootstrap.js";
+import { registerErrorHandling, sendError } from "./http/errors.js";
+import { registerJsonBodyParser } from "./http/json.js";
+import { createRouter } from "./http/routing.js";
+import { loggerOptions, type LogStream } from "./logging.js";
+import { createMetrics } from "./metrics.js";
+import { resolveServerOptions, type ServerOptions } from "./options.js";
+import { registerAuditRoutes } from "./routes/audit.js";
+import { registerPermissionRoutes } from "./routes/permissions.js";
+import { registerSecretRoutes } from "./routes/secrets.js";
+import { registerSystemRoutes } from "./routes/system.js";
+import { registerTokenRoutes } from "./routes/tokens.js";
+import { registerUserRoutes } from "./routes/users.js";
+import { createAuditService } from "./services/audit.js";
+import { databaseOf } from "./services/context.js";
+import { createPermissionsService } from "./services/permissions.js";
+import { createSecretsService } from "./services/secrets.js";
+import { createTokensService } from "./services/tokens.js";
+import { createUsersService } from "./services/users.js";
+
+export interface CreateServerParams {
+  /** The opened store; the server does not close it. */
+  store: SecretStore;
+  /** Resolved options (`resolveServerOptions`); defaults when omitted. */
+  options?: ServerOptions;
+  /** Where JSON log lines go (default stdout). */
+  logStream?: LogStream;
+  /** Receives a generated first-admin password, once (default: a banner on stderr). */
+  announceAdminPassword?: (username: string, password: string) => void;
+}
+
+const REQUEST_ID = /^[\w.:-]{1,64}$/;
+
+/**
+ * Builds the REST server on an opened store, creating the first admin on an empty database.
+ *
+ * @example
+ * ```ts
+ * const store = await openSecretStore({ uri: "sqlite:///mlflow-secrets.db" });
+ * const app = await createServer({ store, options: resolveServerOptions({ port: 5050 }) });
+ * const res = await app.inject({ method: "GET", url: "/health" }); // 200 "OK"
+ * ```
+ */
+export async function createServer(params: CreateServerParams): Promise<FastifyInstance> {
+  const { store } = params;
+  const options = params.options ?? resolveServerOptions();
+  const hasher = createPasswordHasher(options.passwordHashCost);
+  await bootstrapAdmin(store, {
+    adminUsername: options.adminUsername,
+    adminPassword: options.adminPassword,
+    hasher,
+    announce: params.announceAdminPassword ?? announceOnStderr,
+  });
+
+  const database = databaseOf(store);
+  const metrics = createMetrics();
+  const authenticator = createAuthenticator({
+    database,
+    hasher,
+    cacheTtlMs: options.authCacheTtlMs,
+    throttle: options.loginThrottle,
+    onFailure: (reason) => metrics.authFailure(reason),
+  });
+
+  const app = Fastify({
+    logger: loggerOptions(options.logLevel, params.logStream),
+    logController: new LogController({ disableRequestLogging: true }),
+    bodyLimit: options.bodyLimitBytes,
+    requestTimeout: options.requestTimeoutMs,
+    forceCloseConnections: "idle",
+    requestIdHeader: false,
+    genReqId: (req) => {
+      const given = req.headers["x-request-id"];
+      return typeof given === "string" && REQUEST_ID.test(given) ? given : randomUUID();
+    },
+    // Types are checked, never coerced; unknown fields are ignored, not removed.
+    ajv: {
+      customOptions: {
+        coerceTypes: false,
+        removeAdditional: false,
+        useDefaults: false,
+        allowUnionTypes: true,
+      },
+    },
+    frameworkErrors: (err, request, reply) => {
+      sendError(request, reply, err);
+    },
+  });
+
+  registerJsonBodyParser(app, options.bodyLimitBytes);
+  const router = createRouter(app, {
+    staticPrefix: options.staticPrefix,
+    authenticate: (request: FastifyRequest) =>
+      authenticator.authenticate({
+        authorization: request.headers.authorization,
+        remoteAddress: request.ip,
+        requestId: request.id,
+      }),
+  });
+  registerErrorHandling(app, (path) => router.allowedMethods(path));
+
+  let closing = false;
+  app.addHook("preClose", async () => {
+    closing = true;
+  });
+  app.addHook("onRequest", async (request, reply) => {
+    reply.header("x-request-id", request.id);
+  });
+  // While shutting down, every answer ends its connection, so no keep-alive client holds it up.
+  app.addHook("onSend", async (_request, reply) => {
+    if (closing) reply.header("connection", "close");
+  });
+  app.addHook("onResponse", async (request, reply) => {
+    const route = request.routeOptions.url ?? "unmatched";
+    metrics.observeRequest(request.method, route, reply.statusCode, reply.elapsedTime / 1000);
+    request.log.info(
+      {
+        method: request.method,
+        route,
+        status: reply.statusCode,
+        ms: Math.round(reply.elapsedTime * 100) / 100,
+        user: router.principalOf(request)?.username,
+      },
+      "request",
+    );
+  });
+
+  registerSecretRoutes(
+    router,
+    createSecretsService({
+      store,
+      defaultPermission: options.defaultPermission,
+      usersCanCreate: options.usersCanCreate,
+    }),
+  );
+  registerUserRoutes(router, createUsersService({ database, dialect: store.dialect, hasher }));
+  registerTokenRoutes(router, createTokensService({ database }));
+  registerPermissionRoutes(
+    router,
+    createPermissionsService({
+      store,
+      dialect: store.dialect,
+      defaultPermission: options.defaultPermission,
+    }),
+  );
+  registerAuditRoutes(router, createAuditService({ database }));
+  registerSystemRoutes(router, store, metrics);
+
+  await app.ready();
+  return app;
+}

@@ -1,0 +1,49 @@
+/** The audit log (`GET /api/3.0/mlflow-secrets/audit/list`, admins). */
+import type { Router } from "../http/routing.js";
+import { auditEventJson } from "../http/views.js";
+import { auditEventResponse, queryInteger } from "../http/schemas.js";
+import { parseSince, type AuditService } from "../services/audit.js";
+
+export function registerAuditRoutes(router: Router, audit: AuditService): void {
+  router.api("3.0", {
+    method: "GET",
+    url: "/mlflow-secrets/audit/list",
+    schema: {
+      querystring: {
+        type: "object",
+        properties: {
+          secret_id: { type: "string" },
+          username: { type: "string" },
+          since: { type: "string" },
+          max_results: queryInteger,
+          page_token: { type: "string" },
+        },
+      },
+      response: {
+        200: {
+          type: "object",
+          required: ["events"],
+          properties: {
+            events: { type: "array", items: auditEventResponse },
+            next_page_token: { type: "string" },
+          },
+          additionalProperties: false,
+        },
+      },
+    },
+    async handler(ctx, request) {
+      const query = request.query as Record<string, string | undefined>;
+      const page = await audit.list(ctx, {
+        secretId: query.secret_id || undefined,
+        username: query.username || undefined,
+        since: parseSince(query.since),
+        maxResults: query.max_results === undefined ? undefined : Number(query.max_results),
+        pageToken: query.page_token || undefined,
+      });
+      return {
+        events: page.events.map(auditEventJson),
+        ...(page.nextPageToken !== undefined ? { next_page_token: page.nextPageToken } : {}),
+      };
+    },
+  });
+}
