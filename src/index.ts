@@ -5,6 +5,7 @@
  */
 export * from "./crypto/index.js";
 export * from "./store/index.js";
+export * from "./rotation/index.js";
 export {
   ERROR_CODES,
   MlflowSecretsError,

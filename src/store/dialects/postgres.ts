@@ -51,12 +51,37 @@ FOR EACH ROW
 EXECUTE FUNCTION prevent_secrets_aad_mutation()`,
 ];
 
+const WRAPPED_DEK_BYTES = 60;
+
+// One statement per batch: the ids as one JSON array, the DEKs as two packed byteas; the
+// array's ordinality picks each row's 60 bytes, and the primary key finds each row.
+const slice = (param: string) =>
+  `substring(${param}::bytea from (v.i::int - 1) * ${WRAPPED_DEK_BYTES} + 1 for ${WRAPPED_DEK_BYTES})`;
+const COMPARE_AND_SET_WRAPPED_DEKS = `UPDATE secrets AS s SET wrapped_dek = ${slice("?")}, kek_version = ?
+FROM jsonb_array_elements_text(?::jsonb) WITH ORDINALITY AS v(id, i)
+WHERE s.secret_id = v.id AND s.kek_version = ? AND s.wrapped_dek = ${slice("?")}`;
+
 const SQL: DialectSql = {
   createSecretsTable: SECRETS_DDL,
   types: { blob: "BYTEA", bigint: "BIGINT", text: "TEXT", tableOptions: "" },
   // The "C" collation compares UTF-8 bytes: code-point order, as on the other dialects.
   nameKey: (column) => `${column} COLLATE "C"`,
   nameParam: "?",
+  rotation: {
+    orderKey: "secret_id",
+    compareAndSetWrappedDeks: (u) => [
+      {
+        sql: COMPARE_AND_SET_WRAPPED_DEKS,
+        params: [
+          u.newWrappedDeks,
+          u.newVersion,
+          JSON.stringify(u.keys),
+          u.oldVersion,
+          u.oldWrappedDeks,
+        ],
+      },
+    ],
+  },
 };
 
 const placeholderCache = new Map<string, string>();
@@ -186,6 +211,10 @@ export class PostgresDialect implements Dialect {
 
   isUniqueViolation(err: unknown): boolean {
     return (err as { code?: unknown }).code === "23505";
+  }
+
+  async compactAfterBulkWrite(): Promise<void> {
+    // Autovacuum reclaims the old row versions; nothing to do here.
   }
 
   async tableExists(table: string): Promise<boolean> {

@@ -20,6 +20,7 @@ import type {
 import type { SqliteTarget } from "../uri.js";
 
 const BUSY_TIMEOUT_MS = 10_000;
+const WRAPPED_DEK_BYTES = 60;
 
 /**
  * One connection per database file per process, shared by every store opened on it. Two
@@ -57,12 +58,33 @@ BEGIN
 END`,
 ];
 
+// One statement per batch: the keys travel as one JSON array and the DEKs as two packed blobs,
+// so binding costs nothing per row; json_each's index picks each row's 60 bytes.
+const COMPARE_AND_SET_WRAPPED_DEKS = `UPDATE secrets SET wrapped_dek = substr(?, v.key * ${WRAPPED_DEK_BYTES} + 1, ${WRAPPED_DEK_BYTES}), kek_version = ?
+FROM json_each(?) AS v
+WHERE secrets.rowid = v.value AND secrets.kek_version = ? AND secrets.wrapped_dek = substr(?, v.key * ${WRAPPED_DEK_BYTES} + 1, ${WRAPPED_DEK_BYTES})`;
+
 const SQL: DialectSql = {
   createSecretsTable: SECRETS_DDL,
   types: { blob: "BLOB", bigint: "BIGINT", text: "TEXT", tableOptions: "" },
   // SQLite compares TEXT with memcmp over UTF-8: code-point order already.
   nameKey: (column) => column,
   nameParam: "?",
+  rotation: {
+    orderKey: "rowid",
+    compareAndSetWrappedDeks: (u) => [
+      {
+        sql: COMPARE_AND_SET_WRAPPED_DEKS,
+        params: [
+          u.newWrappedDeks,
+          u.newVersion,
+          JSON.stringify(u.keys),
+          u.oldVersion,
+          u.oldWrappedDeks,
+        ],
+      },
+    ],
+  },
 };
 
 type Statement = Database.Statement<unknown[], unknown>;
@@ -194,6 +216,12 @@ export class SqliteDialect implements Dialect {
   isUniqueViolation(err: unknown): boolean {
     const code = (err as { code?: unknown }).code;
     return code === "SQLITE_CONSTRAINT_UNIQUE" || code === "SQLITE_CONSTRAINT_PRIMARYKEY";
+  }
+
+  async compactAfterBulkWrite(): Promise<void> {
+    await this.#exclusive(async () => {
+      this.#db.pragma("wal_checkpoint(TRUNCATE)");
+    });
   }
 
   async tableExists(table: string): Promise<boolean> {
