@@ -16,7 +16,7 @@
 import type { KekManager } from "../crypto/index.js";
 import { unwrapDekWith } from "../crypto/internal.js";
 import { MlflowSecretsError, invalidParameter } from "../errors.js";
-import type { SqlExecutor } from "../store/dialect.js";
+import type { SqlExecutor, SqlStatement } from "../store/dialect.js";
 import { Keyring } from "../store/keyring.js";
 import { openSecretStore } from "../store/open.js";
 import type { SecretStore } from "../store/secret-store.js";
@@ -69,6 +69,8 @@ export interface RotateKekOptions {
   batchSize?: number;
   /** Check every DEK at the old version unwraps; change nothing. */
   dryRun?: boolean;
+  /** Called once the rows at the old version are counted, before anything else (0: nothing to do). */
+  onStart?: (total: number) => void;
   /** Called after every batch. */
   onProgress?: (progress: RotationProgress) => void;
   /** Re-wrap in a worker thread (default: when there are 20,000 rows or more). */
@@ -284,8 +286,9 @@ async function rowFailure(
 }
 
 /**
- * Runs the batches: read (keyset, physical order) → re-wrap → compare-and-set write. The next
- * batch is read while the current one is re-wrapped.
+ * Runs the batches: read (keyset, physical order) → re-wrap → compare-and-set write. As soon as a
+ * batch is read it goes to the re-wrapper, so with a worker thread the next batch is re-wrapped
+ * while the current one is written.
  */
 async function runBatches(
   plan: Plan,
@@ -294,31 +297,32 @@ async function runBatches(
     /** Where batches are read. */
     reader: SqlExecutor;
     /** Writes one batch's statements; returns rows changed. */
-    write: (
-      statements: { sql: string; params: (string | number | Buffer | null)[] }[],
-    ) => Promise<number>;
+    write: (statements: SqlStatement[]) => Promise<number>;
     /** A failure at a row: throws. */
-    fail: (failure: RotationFailure, cause?: unknown) => Promise<never>;
+    fail: (failure: RotationFailure) => Promise<never>;
     progress: (rotated: number, skipped: number) => void;
   },
 ): Promise<void> {
   const rotation = plan.store.dialect.sql.rotation;
-  let batch = await readBatch(io.reader, plan, undefined);
-  while (batch.keys.length > 0) {
-    const current = batch;
+  const start = (batch: Batch): Promise<RewrapResult> => {
     const valid =
-      current.malformedAt < 0
-        ? current.wrappedDeks
-        : current.wrappedDeks.subarray(0, current.malformedAt * WRAPPED_DEK_LENGTH);
-    const rewrapped: Promise<RewrapResult> = rewrapper.rewrap(valid);
-    const next: Promise<Batch> = current.full
-      ? readBatch(io.reader, plan, current)
-      : Promise.resolve({ keys: [], wrappedDeks: Buffer.alloc(0), malformedAt: -1, full: false });
-    // Both promises settle before anything can throw, so none is left unhandled.
-    const [result, following] = await Promise.allSettled([rewrapped, next]);
-    if (result.status === "rejected") throw result.reason;
-    if (following.status === "rejected") throw following.reason;
-    const { input, output, failedAt } = result.value;
+      batch.malformedAt < 0
+        ? batch.wrappedDeks
+        : batch.wrappedDeks.subarray(0, batch.malformedAt * WRAPPED_DEK_LENGTH);
+    const pending = rewrapper.rewrap(valid);
+    pending.catch(() => undefined); // awaited below; never left unhandled meanwhile
+    return pending;
+  };
+  let current = await readBatch(io.reader, plan, undefined);
+  let rewrapped = start(current);
+  while (current.keys.length > 0) {
+    let next: Batch | undefined;
+    let nextRewrapped: Promise<RewrapResult> | undefined;
+    if (current.full) {
+      next = await readBatch(io.reader, plan, current);
+      if (next.keys.length > 0) nextRewrapped = start(next);
+    }
+    const { input, output, failedAt } = await rewrapped;
     if (failedAt >= 0 || current.malformedAt >= 0) {
       const index = failedAt >= 0 ? failedAt : current.malformedAt;
       await io.fail(await rowFailure(io.reader, plan, current, index));
@@ -334,7 +338,9 @@ async function runBatches(
     );
     output.fill(0);
     io.progress(changed, current.keys.length - changed);
-    batch = following.value;
+    if (next === undefined || nextRewrapped === undefined) return;
+    current = next;
+    rewrapped = nextRewrapped;
   }
 }
 
@@ -427,6 +433,7 @@ export async function rotateKek(options: RotateKekOptions): Promise<RotateKekRes
       result.seconds = Math.round(performance.now() - started) / 1000;
       return result;
     };
+    options.onStart?.(total);
     if (total === 0) return finish();
     await preflight(store, oldKek, newKek);
     if (options.dryRun) {

@@ -3,6 +3,7 @@ import type { Command } from "commander";
 import type { CliIo } from "../io.js";
 import { registerCryptoCommands } from "./crypto.js";
 import { registerDbCommands } from "./db.js";
+import { registerRotateKekCommand } from "./rotate-kek.js";
 import { registerSecretsCommands } from "./secrets.js";
 
 /** A command module: adds its commands to the program; actions receive the shared io. */
@@ -12,6 +13,7 @@ const groups: RegisterCommands[] = [
   registerSecretsCommands,
   registerDbCommands,
   registerCryptoCommands,
+  registerRotateKekCommand,
 ];
 
 export function registerCommands(program: Command, io: CliIo): void {
