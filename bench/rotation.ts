@@ -36,7 +36,7 @@ const { values } = parseArgs({
 });
 const rows = Number(values.rows);
 const runs = Number(values.runs);
-const mode = values.mode!;
+const mode = values.mode;
 const batchSize = Number(values["batch-size"]);
 const REPO_ROOT = fileURLToPath(new URL("../", import.meta.url));
 const PASSPHRASES = ["bench old passphrase", "bench passphrase 2", "bench passphrase 3", "bench 4"];

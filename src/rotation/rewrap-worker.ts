@@ -18,5 +18,5 @@ parentPort!.on("message", (request: RewrapRequest) => {
   const output = Buffer.from(new ArrayBuffer(input.length));
   const failedAt = rewrapPackedDeks(input, output, oldKek, newKek);
   const response: RewrapResponse = { input: request.input, output: output.buffer, failedAt };
-  parentPort!.postMessage(response, [request.input, output.buffer as ArrayBuffer]);
+  parentPort!.postMessage(response, [request.input, output.buffer]);
 });

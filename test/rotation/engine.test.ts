@@ -38,7 +38,7 @@ async function corrupt(
     [name],
   );
   const tampered = Buffer.from(row!.wrapped_dek);
-  tampered[59] ^= 0x01;
+  tampered[59] = tampered[59]! ^ 0x01;
   await db.query("UPDATE secrets SET wrapped_dek = ? WHERE secret_id = ?", [
     tampered,
     row!.secret_id,
@@ -300,7 +300,7 @@ for (const dialect of DIALECTS) {
         const oldDeks = Buffer.concat(rows.map((r) => Buffer.from(r.wrapped_dek)));
         const newDeks = Buffer.alloc(oldDeks.length, 0xab);
         // Row 1 changed its wrapped DEK, row 2 its version, since they were read.
-        oldDeks[60] ^= 0xff;
+        oldDeks[60] = oldDeks[60]! ^ 0xff;
         await store.dialect.run(`UPDATE secrets SET kek_version = 7 WHERE ${orderKey} = ?`, [
           rows[2]!.k,
         ]);
