@@ -1,12 +1,13 @@
 /** The rotation engine (`rotateKek`), on every dialect. */
 import assert from "node:assert/strict";
-import { describe, it } from "node:test";
+import { afterEach, describe, it } from "node:test";
 import {
   KekRotationError,
   MlflowSecretsError,
   openSecretStore,
   rotateKek,
   type RotationProgress,
+  type SecretStore,
 } from "../../src/index.js";
 import { DIALECTS, SKIPPED_DIALECTS } from "../helpers/databases.js";
 import { withDatabase } from "../helpers/store.js";
@@ -26,6 +27,26 @@ if (SKIPPED_DIALECTS.length > 0) {
     { skip: "database not configured" },
     () => {},
   );
+}
+
+// Every store a test opens is closed after it, even when an assertion fails first (an open pool
+// would keep the test process alive).
+const opened: SecretStore[] = [];
+afterEach(async () => {
+  for (const store of opened.splice(0)) await store.close().catch(() => undefined);
+});
+
+async function openStore(uri: string, version: number): Promise<SecretStore> {
+  const store = await openSecretStore({ uri, keyring: await keyringFor(version) });
+  const close = store.close.bind(store);
+  let closed = false;
+  store.close = async () => {
+    if (closed) return;
+    closed = true;
+    await close();
+  };
+  opened.push(store);
+  return store;
 }
 
 /** Corrupts one row's wrapped DEK (flips its last byte: the GCM tag). */
@@ -52,11 +73,11 @@ for (const dialect of DIALECTS) {
       for (const parallel of [false, true]) {
         it(`${mode}${parallel ? " in a worker thread" : ""}: re-wraps every DEK at the old version, values untouched, other versions left alone; a re-run has nothing to do`, () =>
           withDatabase(dialect, async (db) => {
-            const store = await openSecretStore({ uri: db.uri, keyring: await keyringFor(1) });
+            const store = await openStore(db.uri, 1);
             const expected = await fill(store, 230);
             await store.close();
             // A few rows at version 3 (another KEK): rotation 1 → 2 must not touch them.
-            const v3 = await openSecretStore({ uri: db.uri, keyring: await keyringFor(3) });
+            const v3 = await openStore(db.uri, 3);
             for (const [name, value] of await fill(v3, 5, "other")) expected.set(name, value);
             await v3.close();
             const before = await rawRows(db);
@@ -90,10 +111,7 @@ for (const dialect of DIALECTS) {
             }
 
             // A store with the new KEK current (and v3 in the keyring) reads everything.
-            const reader = await openSecretStore({
-              uri: db.uri,
-              keyring: await keyringFor(3),
-            });
+            const reader = await openStore(db.uri, 3);
             const [some] = (await reader.listSecretInfos({ maxResults: 1 })).secrets;
             assert.deepEqual(
               await reader.getSecretValue({ secretId: some!.secretId }),
@@ -116,7 +134,7 @@ for (const dialect of DIALECTS) {
 
     it("a wrong old KEK is caught before anything is written", () =>
       withDatabase(dialect, async (db) => {
-        const store = await openSecretStore({ uri: db.uri, keyring: await keyringFor(1) });
+        const store = await openStore(db.uri, 1);
         await fill(store, 20);
         const before = await rawRows(db);
         for (const mode of ["offline", "online"] as const) {
@@ -142,7 +160,7 @@ for (const dialect of DIALECTS) {
 
     it("refuses equal versions, and a new passphrase other than the one rows already at the new version use", () =>
       withDatabase(dialect, async (db) => {
-        const store = await openSecretStore({ uri: db.uri, keyring: await keyringFor(1) });
+        const store = await openStore(db.uri, 1);
         await fill(store, 10);
         await assert.rejects(
           rotateKek({ store, oldKek: await kek(1), newKek: await kekFor("other", 1) }),
@@ -150,7 +168,7 @@ for (const dialect of DIALECTS) {
         );
         // An interrupted online rotation left rows at v2 …
         await store.close();
-        const v2 = await openSecretStore({ uri: db.uri, keyring: await keyringFor(2) });
+        const v2 = await openStore(db.uri, 2);
         await fill(v2, 3, "new");
         const before = await rawRows(db);
         // … so finishing it with another passphrase for v2 would mix two KEKs in one version.
@@ -164,7 +182,7 @@ for (const dialect of DIALECTS) {
 
     it("offline: a DEK that does not unwrap rolls everything back and names the secret", () =>
       withDatabase(dialect, async (db) => {
-        const store = await openSecretStore({ uri: db.uri, keyring: await keyringFor(1) });
+        const store = await openStore(db.uri, 1);
         await fill(store, 150);
         const badId = await corrupt(db, "secret-00120");
         const before = await rawRows(db);
@@ -188,9 +206,14 @@ for (const dialect of DIALECTS) {
 
     it("online: batches before a failing DEK stay rotated; once fixed, a re-run resumes", () =>
       withDatabase(dialect, async (db) => {
-        const store = await openSecretStore({ uri: db.uri, keyring: await keyringFor(1) });
+        const store = await openStore(db.uri, 1);
         const expected = await fill(store, 150);
-        const badId = await corrupt(db, "secret-00120");
+        // The row the engine reaches 121st (its physical order), so that two batches come first.
+        const orderKey = store.dialect.sql.rotation.orderKey;
+        const [victim] = await store.dialect.all<{ secret_name: string }>(
+          `SELECT secret_name FROM secrets ORDER BY ${orderKey} LIMIT 1 OFFSET 120`,
+        );
+        const badId = await corrupt(db, victim!.secret_name);
         const err = await rotateKek({
           store,
           oldKek: await kek(1),
@@ -202,13 +225,13 @@ for (const dialect of DIALECTS) {
           (e: unknown) => e,
         );
         assert.ok(err instanceof KekRotationError);
-        assert.equal(err.secretName, "secret-00120");
+        assert.equal(err.secretName, victim!.secret_name);
         assert.match(err.message, /re-run the command to resume/);
         const counts = versionCounts(await rawRows(db));
         assert.equal(counts[2], err.committed);
-        assert.ok(err.committed > 0 && err.committed < 150, `committed ${err.committed}`);
+        assert.equal(err.committed, 100);
         await store.deleteSecret({ secretId: badId });
-        expected.delete("secret-00120");
+        expected.delete(victim!.secret_name);
         const resumed = await rotateKek({
           store,
           oldKek: await kek(1),
@@ -223,7 +246,7 @@ for (const dialect of DIALECTS) {
 
     it("dry run: counts what would rotate and lists what fails; changes nothing", () =>
       withDatabase(dialect, async (db) => {
-        const store = await openSecretStore({ uri: db.uri, keyring: await keyringFor(1) });
+        const store = await openStore(db.uri, 1);
         await fill(store, 120);
         const badId = await corrupt(db, "secret-00077");
         const before = await rawRows(db);
@@ -252,7 +275,7 @@ for (const dialect of DIALECTS) {
 
     it("online: a row a server re-encrypts meanwhile never loses its new value", () =>
       withDatabase(dialect, async (db) => {
-        const store = await openSecretStore({ uri: db.uri, keyring: await keyringFor(1) });
+        const store = await openStore(db.uri, 1);
         const expected = await fill(store, 100);
         // A server still on the old KEK (rolling restart not finished) updates a row of batch 2
         // right after batch 1 was written, when batch 2 has been read and re-wrapped already
@@ -263,7 +286,7 @@ for (const dialect of DIALECTS) {
           `SELECT secret_id, secret_name FROM secrets ORDER BY ${orderKey}`,
         );
         const target = inOrder[60]!;
-        const oldServer = await openSecretStore({ uri: db.uri, keyring: await keyringFor(1) });
+        const oldServer = await openStore(db.uri, 1);
         let update: Promise<unknown> | undefined;
         await rotateKek({
           uri: db.uri,
@@ -291,7 +314,7 @@ for (const dialect of DIALECTS) {
 
     it("the dialect's compare-and-set leaves rows whose version or wrapped DEK changed", () =>
       withDatabase(dialect, async (db) => {
-        const store = await openSecretStore({ uri: db.uri, keyring: await keyringFor(1) });
+        const store = await openStore(db.uri, 1);
         await fill(store, 4);
         const orderKey = store.dialect.sql.rotation.orderKey;
         const rows = await store.dialect.all<{ k: string | number; wrapped_dek: Buffer }>(
