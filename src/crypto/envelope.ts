@@ -344,17 +344,7 @@ export function rewrapPackedDeks(
   if (input.length !== count * WRAPPED_DEK_LENGTH || output.length < input.length) {
     throw invalidParameter(`packed wrapped DEKs must be a multiple of ${WRAPPED_DEK_LENGTH} bytes`);
   }
-  for (let i = 0, at = 0; i < count; i++, at += WRAPPED_DEK_LENGTH) {
-    const dek = oldKey.unwrap(input.subarray(at, at + WRAPPED_DEK_LENGTH));
-    if (dek === undefined) return i;
-    const out = output.subarray(at, at + WRAPPED_DEK_LENGTH);
-    const offset = reserveRandom(GCM_NONCE_LENGTH);
-    randomPool.copy(out, 0, offset, offset + GCM_NONCE_LENGTH);
-    releaseRandom(offset, GCM_NONCE_LENGTH);
-    newKey.wrapInto(dek, out);
-    dek.fill(0);
-  }
-  return -1;
+  return oldKey.rewrapInto(input, output, newKey);
 }
 
 /** Unwraps a DEK with a managed KEK (package-internal: start-up checks and `crypto status --verify`). */

@@ -16,7 +16,7 @@
 import type { KekManager } from "../crypto/index.js";
 import { unwrapDekWith } from "../crypto/internal.js";
 import { MlflowSecretsError, invalidParameter } from "../errors.js";
-import type { SqlExecutor, SqlStatement } from "../store/dialect.js";
+import type { PackedBatchRow, SqlExecutor, SqlStatement } from "../store/dialect.js";
 import { Keyring } from "../store/keyring.js";
 import { openSecretStore } from "../store/open.js";
 import type { SecretStore } from "../store/secret-store.js";
@@ -186,17 +186,28 @@ function checkOptions(options: RotateKekOptions): {
 }
 
 async function readBatch(db: SqlExecutor, plan: Plan, after: Batch | undefined): Promise<Batch> {
-  const version = plan.oldKek.kekVersion;
-  const rows = after
-    ? await db.all<{ rotation_key: string | number; wrapped_dek: Buffer }>(plan.readNext, [
-        version,
-        after.keys[after.keys.length - 1]!,
-        plan.batchSize,
-      ])
-    : await db.all<{ rotation_key: string | number; wrapped_dek: Buffer }>(plan.readFirst, [
-        version,
-        plan.batchSize,
-      ]);
+  const params: (string | number)[] = after
+    ? [plan.oldKek.kekVersion, after.keys[after.keys.length - 1]!, plan.batchSize]
+    : [plan.oldKek.kekVersion, plan.batchSize];
+  const packed = plan.store.dialect.sql.rotation.readPacked;
+  if (packed !== undefined) {
+    const row = await db.get<PackedBatchRow>(after ? packed.next : packed.first, params);
+    const n = Number(row?.n ?? 0);
+    if (n === 0) return { keys: [], wrappedDeks: Buffer.alloc(0), malformedAt: -1, full: false };
+    if (Number(row!.malformed ?? 0) === 0) {
+      const keys = JSON.parse(row!.keys!) as (string | number)[];
+      const deks = row!.deks!;
+      const wrappedDeks = transferableBuffer(n * WRAPPED_DEK_LENGTH);
+      if (typeof deks === "string") wrappedDeks.write(deks, "hex");
+      else deks.copy(wrappedDeks);
+      return { keys, wrappedDeks, malformedAt: -1, full: n === plan.batchSize };
+    }
+    // A wrapped DEK of the wrong length: read the batch row by row to say which.
+  }
+  const rows = await db.all<{ rotation_key: string | number; wrapped_dek: Buffer }>(
+    after ? plan.readNext : plan.readFirst,
+    params,
+  );
   const keys: (string | number)[] = new Array<string | number>(rows.length);
   const wrappedDeks = transferableBuffer(rows.length * WRAPPED_DEK_LENGTH);
   let malformedAt = -1;
@@ -491,7 +502,9 @@ async function rotateOffline(
   );
   result.rotated = rotated;
   result.skipped = skipped;
-  result.remaining = await countAt(plan.store, plan.oldKek.kekVersion);
+  // One pass in one transaction leaves at the old version only the rows the compare-and-set left
+  // alone (no server writes meanwhile in offline mode), so no second scan of the table is needed.
+  result.remaining = skipped;
   if (rotated > 0) await dialect.compactAfterBulkWrite();
 }
 

@@ -65,6 +65,18 @@ export interface WrappedDekUpdate {
   newVersion: number;
 }
 
+/** The one row of {@link RotationSql.readPacked}. */
+export interface PackedBatchRow extends Row {
+  /** Rows in the batch. */
+  n: number | string;
+  /** The rows' `orderKey` values, in order, as a JSON array (NULL or `[]` when empty). */
+  keys: string | null;
+  /** The rows' wrapped DEKs concatenated in order, as bytes or as hex text. */
+  deks: Buffer | string | null;
+  /** How many of them are not 60 bytes long (then the batch is read again row by row). */
+  malformed: number | string | null;
+}
+
 /** KEK rotation's dialect-specific SQL. */
 export interface RotationSql {
   /**
@@ -73,6 +85,13 @@ export interface RotationSql {
    * key elsewhere.
    */
   orderKey: string;
+  /**
+   * A batch read as one row, where the dialect can aggregate (no per-row objects in JavaScript):
+   * `first` takes (kekVersion, limit), `next` (kekVersion, afterKey, limit); both return the
+   * columns of {@link PackedBatchRow}, for the rows at that version in `orderKey` order.
+   * Without it, batches are read row by row.
+   */
+  readPacked?: { first: string; next: string };
   /**
    * The statements that store a batch (run in one transaction); their changed-row counts add up
    * to the rows updated. Each dialect uses its fastest batched form.

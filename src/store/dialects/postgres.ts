@@ -61,6 +61,12 @@ const COMPARE_AND_SET_WRAPPED_DEKS = `UPDATE secrets AS s SET wrapped_dek = ${sl
 FROM jsonb_array_elements_text(?::jsonb) WITH ORDINALITY AS v(id, i)
 WHERE s.secret_id = v.id AND s.kek_version = ? AND s.wrapped_dek = ${slice("?")}`;
 
+// A batch as one row: the ids as a JSON array and the DEKs as one bytea, in primary-key order.
+const packedRead = (after: string) =>
+  `SELECT count(*) AS n, json_agg(k ORDER BY k)::text AS keys, string_agg(d, ''::bytea ORDER BY k) AS deks, ` +
+  `count(*) FILTER (WHERE length(d) <> ${WRAPPED_DEK_BYTES}) AS malformed ` +
+  `FROM (SELECT secret_id AS k, wrapped_dek AS d FROM secrets WHERE kek_version = ?${after} ORDER BY secret_id LIMIT ?) AS batch`;
+
 const SQL: DialectSql = {
   createSecretsTable: SECRETS_DDL,
   types: { blob: "BYTEA", bigint: "BIGINT", text: "TEXT", tableOptions: "" },
@@ -69,6 +75,7 @@ const SQL: DialectSql = {
   nameParam: "?",
   rotation: {
     orderKey: "secret_id",
+    readPacked: { first: packedRead(""), next: packedRead(" AND secret_id > ?") },
     compareAndSetWrappedDeks: (u) => [
       {
         sql: COMPARE_AND_SET_WRAPPED_DEKS,

@@ -64,6 +64,12 @@ const COMPARE_AND_SET_WRAPPED_DEKS = `UPDATE secrets SET wrapped_dek = substr(?,
 FROM json_each(?) AS v
 WHERE secrets.rowid = v.value AND secrets.kek_version = ? AND secrets.wrapped_dek = substr(?, v.key * ${WRAPPED_DEK_BYTES} + 1, ${WRAPPED_DEK_BYTES})`;
 
+// A batch as one row: JSON keys and hex DEKs, aggregated in rowid order (SQLite ≥ 3.44).
+const packedRead = (after: string) =>
+  `SELECT count(*) AS n, json_group_array(k ORDER BY k) AS keys, group_concat(hex(d), '' ORDER BY k) AS deks, ` +
+  `sum(length(d) <> ${WRAPPED_DEK_BYTES}) AS malformed ` +
+  `FROM (SELECT rowid AS k, wrapped_dek AS d FROM secrets WHERE kek_version = ?${after} ORDER BY rowid LIMIT ?)`;
+
 const SQL: DialectSql = {
   createSecretsTable: SECRETS_DDL,
   types: { blob: "BLOB", bigint: "BIGINT", text: "TEXT", tableOptions: "" },
@@ -72,6 +78,7 @@ const SQL: DialectSql = {
   nameParam: "?",
   rotation: {
     orderKey: "rowid",
+    readPacked: { first: packedRead(""), next: packedRead(" AND rowid > ?") },
     compareAndSetWrappedDeks: (u) => [
       {
         sql: COMPARE_AND_SET_WRAPPED_DEKS,
