@@ -251,21 +251,23 @@ async function preflight(
   oldKek: KekManager,
   newKek: KekManager,
 ): Promise<void> {
+  // A few rows, so that one corrupted row is reported as itself later, not as a wrong passphrase.
   const sample = (version: number) =>
-    store.dialect.get<{ wrapped_dek: Buffer }>(
-      "SELECT wrapped_dek FROM secrets WHERE kek_version = ? LIMIT 1",
+    store.dialect.all<{ wrapped_dek: Buffer }>(
+      "SELECT wrapped_dek FROM secrets WHERE kek_version = ? LIMIT 3",
       [version],
     );
-  const unwraps = (wrappedDek: Buffer, kek: KekManager): boolean => {
-    try {
-      unwrapDekWith(wrappedDek, kek).fill(0);
-      return true;
-    } catch {
-      return false;
-    }
-  };
+  const anyUnwraps = (rows: { wrapped_dek: Buffer }[], kek: KekManager): boolean =>
+    rows.some((row) => {
+      try {
+        unwrapDekWith(row.wrapped_dek, kek).fill(0);
+        return true;
+      } catch {
+        return false;
+      }
+    });
   const old = await sample(oldKek.kekVersion);
-  if (old !== undefined && !unwraps(old.wrapped_dek, oldKek)) {
+  if (old.length > 0 && !anyUnwraps(old, oldKek)) {
     throw invalidParameter(
       `The old passphrase does not decrypt the secrets stored with kek_version ${oldKek.kekVersion}: ` +
         "check MLFLOW_CRYPTO_KEK_PASSPHRASE (the current, old passphrase) and MLFLOW_CRYPTO_KEK_VERSION. " +
@@ -273,7 +275,7 @@ async function preflight(
     );
   }
   const existing = await sample(newKek.kekVersion);
-  if (existing !== undefined && !unwraps(existing.wrapped_dek, newKek)) {
+  if (existing.length > 0 && !anyUnwraps(existing, newKek)) {
     throw invalidParameter(
       `Secrets stored with kek_version ${newKek.kekVersion} are wrapped with a different KEK than the new ` +
         "passphrase gives (an earlier rotation to that version used another passphrase): rotate with " +

@@ -204,6 +204,44 @@ for (const dialect of DIALECTS) {
         await store.close();
       }));
 
+    it("a wrapped DEK of the wrong length fails the rotation at that secret (offline: nothing changed) and shows up in a dry run", () =>
+      withDatabase(dialect, async (db) => {
+        const store = await openStore(db.uri, 1);
+        await fill(store, 40);
+        const [row] = await db.query<{ secret_id: string; wrapped_dek: Buffer }>(
+          "SELECT secret_id, wrapped_dek FROM secrets WHERE secret_name = ?",
+          ["secret-00013"],
+        );
+        await db.query("UPDATE secrets SET wrapped_dek = ? WHERE secret_id = ?", [
+          Buffer.from(row!.wrapped_dek).subarray(0, 59),
+          row!.secret_id,
+        ]);
+        const before = await rawRows(db);
+        const dry = await rotateKek({
+          store,
+          oldKek: await kek(1),
+          newKek: await kek(2),
+          dryRun: true,
+          batchSize: 16,
+        });
+        assert.equal(dry.rotated, 39);
+        assert.deepEqual(dry.failures, [
+          {
+            secretId: row!.secret_id,
+            secretName: "secret-00013",
+            problem: "the wrapped DEK is not 60 bytes",
+          },
+        ]);
+        await assert.rejects(
+          rotateKek({ store, oldKek: await kek(1), newKek: await kek(2), batchSize: 16 }),
+          (err: unknown) =>
+            err instanceof KekRotationError &&
+            err.secretName === "secret-00013" &&
+            /not 60 bytes/.test((err.cause as Error).message),
+        );
+        assert.deepEqual(await rawRows(db), before);
+      }));
+
     it("online: batches before a failing DEK stay rotated; once fixed, a re-run resumes", () =>
       withDatabase(dialect, async (db) => {
         const store = await openStore(db.uri, 1);

@@ -64,9 +64,10 @@ const COMPARE_AND_SET_WRAPPED_DEKS = `UPDATE secrets SET wrapped_dek = substr(?,
 FROM json_each(?) AS v
 WHERE secrets.rowid = v.value AND secrets.kek_version = ? AND secrets.wrapped_dek = substr(?, v.key * ${WRAPPED_DEK_BYTES} + 1, ${WRAPPED_DEK_BYTES})`;
 
-// A batch as one row: JSON keys and hex DEKs, aggregated in rowid order (SQLite ≥ 3.44).
+// A batch as one row: the rowids as JSON and the DEKs concatenated into one blob, in rowid order
+// (SQLite ≥ 3.44). group_concat copies blob bytes as they are; the CAST keeps them a blob.
 const packedRead = (after: string) =>
-  `SELECT count(*) AS n, json_group_array(k ORDER BY k) AS keys, group_concat(hex(d), '' ORDER BY k) AS deks, ` +
+  `SELECT count(*) AS n, json_group_array(k ORDER BY k) AS keys, CAST(group_concat(d, '' ORDER BY k) AS BLOB) AS deks, ` +
   `sum(length(d) <> ${WRAPPED_DEK_BYTES}) AS malformed ` +
   `FROM (SELECT rowid AS k, wrapped_dek AS d FROM secrets WHERE kek_version = ?${after} ORDER BY rowid LIMIT ?)`;
 
