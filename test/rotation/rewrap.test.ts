@@ -56,7 +56,7 @@ describe("re-wrapping packed DEKs", () => {
       const rewrapper = make(await kek(1), await kek(2));
       try {
         const batches = await Promise.all([packed(50), packed(1), packed(200)]);
-        batches[1]!.input[59] = batches[1]!.input[59]! ^ 1;
+        batches[1].input[59] = batches[1].input[59]! ^ 1;
         const copies = batches.map((b) => Buffer.from(b.input));
         const results = await Promise.all(batches.map((b) => rewrapper.rewrap(b.input)));
         const newKey = (await kek(2)).getKek();
