@@ -8,6 +8,7 @@ export * from "./store/index.js";
 export * from "./client/index.js";
 export * from "./server/index.js";
 export { readServerEnvSettings, type ServerEnvSettings } from "./config.js";
+export * from "./rotation/index.js";
 export {
   ERROR_CODES,
   MlflowSecretsError,

@@ -14,7 +14,13 @@
  * A self-test against OpenSSL's GCM runs when a wrapper is built, and the test suite compares both
  * on random inputs and on MLflow's known-answer vectors.
  */
-import { createCipheriv, timingSafeEqual, type Cipher, type KeyObject } from "node:crypto";
+import {
+  createCipheriv,
+  randomFillSync,
+  timingSafeEqual,
+  type Cipher,
+  type KeyObject,
+} from "node:crypto";
 import {
   AES_256_KEY_LENGTH,
   GCM_NONCE_LENGTH,
@@ -155,6 +161,89 @@ export class DekWrapper {
       out[GCM_NONCE_LENGTH + i] = dek[i]! ^ stream[BLOCK + i]!;
     this.#tag(out, GCM_NONCE_LENGTH, stream, out, GCM_NONCE_LENGTH + AES_256_KEY_LENGTH);
     stream.fill(0);
+  }
+
+  /**
+   * J0, J0+1, J0+2 for `count` nonces found every `stride` bytes of `source`, encrypted in one
+   * OpenSSL call (the batch form of {@link #keystream}: one native call per batch, not per DEK).
+   */
+  #keystreams(source: Uint8Array, stride: number, count: number): Buffer {
+    const counters = Buffer.allocUnsafe(count * 3 * BLOCK);
+    for (let i = 0; i < count; i++) {
+      const from = i * stride;
+      const at = i * 3 * BLOCK;
+      for (let j = 0; j < GCM_NONCE_LENGTH; j++) {
+        const byte = source[from + j]!;
+        counters[at + j] = byte;
+        counters[at + BLOCK + j] = byte;
+        counters[at + 2 * BLOCK + j] = byte;
+      }
+      for (let k = 0; k < 3; k++) counters.writeUInt32BE(k + 1, at + k * BLOCK + GCM_NONCE_LENGTH);
+    }
+    const stream = this.#ecb.update(counters);
+    counters.fill(0);
+    return stream;
+  }
+
+  /**
+   * Re-wraps `input` (wrapped DEKs packed back to back, 60 bytes each) from this KEK to `target`,
+   * into the same offsets of `output`, with fresh random nonces. The DEKs exist only in a scratch
+   * buffer that is zeroed before returning.
+   *
+   * @returns the index of the first wrapped DEK whose tag does not verify (nothing from it on is
+   * written), or -1.
+   */
+  rewrapInto(input: Uint8Array, output: Buffer, target: DekWrapper): number {
+    const count = Math.floor(input.length / WRAPPED_DEK_LENGTH);
+    const unwrapping = this.#keystreams(input, WRAPPED_DEK_LENGTH, count);
+    const deks = Buffer.alloc(count * AES_256_KEY_LENGTH);
+    const tag = this.#expectedTag;
+    let good = count;
+    for (let i = 0; i < count; i++) {
+      const at = i * WRAPPED_DEK_LENGTH;
+      const ks = i * 3 * BLOCK;
+      this.#tag(input, at + GCM_NONCE_LENGTH, unwrapping.subarray(ks, ks + BLOCK), tag, 0);
+      let diff = 0;
+      const tagAt = at + GCM_NONCE_LENGTH + AES_256_KEY_LENGTH;
+      for (let j = 0; j < GCM_TAG_LENGTH; j++) diff |= tag[j]! ^ input[tagAt + j]!;
+      if (diff !== 0) {
+        good = i;
+        break;
+      }
+      const dekAt = i * AES_256_KEY_LENGTH;
+      for (let j = 0; j < AES_256_KEY_LENGTH; j++)
+        deks[dekAt + j] = input[at + GCM_NONCE_LENGTH + j]! ^ unwrapping[ks + BLOCK + j]!;
+    }
+    unwrapping.fill(0);
+    tag.fill(0);
+    if (good > 0) {
+      const nonces = randomFillSync(Buffer.allocUnsafe(good * GCM_NONCE_LENGTH));
+      for (let i = 0; i < good; i++)
+        nonces.copy(
+          output,
+          i * WRAPPED_DEK_LENGTH,
+          i * GCM_NONCE_LENGTH,
+          (i + 1) * GCM_NONCE_LENGTH,
+        );
+      const wrapping = target.#keystreams(output, WRAPPED_DEK_LENGTH, good);
+      for (let i = 0; i < good; i++) {
+        const at = i * WRAPPED_DEK_LENGTH;
+        const ks = i * 3 * BLOCK;
+        const dekAt = i * AES_256_KEY_LENGTH;
+        for (let j = 0; j < AES_256_KEY_LENGTH; j++)
+          output[at + GCM_NONCE_LENGTH + j] = deks[dekAt + j]! ^ wrapping[ks + BLOCK + j]!;
+        target.#tag(
+          output,
+          at + GCM_NONCE_LENGTH,
+          wrapping.subarray(ks, ks + BLOCK),
+          output,
+          at + GCM_NONCE_LENGTH + AES_256_KEY_LENGTH,
+        );
+      }
+      wrapping.fill(0);
+    }
+    deks.fill(0);
+    return good === count ? -1 : good;
   }
 
   /** Unwraps a 60-byte wrapped DEK; `undefined` when the tag does not verify. */

@@ -324,6 +324,29 @@ export function rewrapDek(wrappedDek: Uint8Array, oldKek: KekManager, newKek: Ke
   }
 }
 
+/**
+ * Re-wraps `count` wrapped DEKs packed back to back (60 bytes each) from `oldKek` to `newKek`,
+ * writing the results at the same offsets of `output` (package-internal; the rotation engine's
+ * batch step, which may run in a worker thread). Every output gets a fresh nonce.
+ *
+ * @returns the index of the first DEK that does not unwrap with `oldKek` (nothing after it is
+ * written), or -1 when all were re-wrapped.
+ */
+export function rewrapPackedDeks(
+  input: Uint8Array,
+  output: Buffer,
+  oldKek: KekManager,
+  newKek: KekManager,
+): number {
+  const oldKey = kekInternals(oldKek).wrapper;
+  const newKey = kekInternals(newKek).wrapper;
+  const count = Math.floor(input.length / WRAPPED_DEK_LENGTH);
+  if (input.length !== count * WRAPPED_DEK_LENGTH || output.length < input.length) {
+    throw invalidParameter(`packed wrapped DEKs must be a multiple of ${WRAPPED_DEK_LENGTH} bytes`);
+  }
+  return oldKey.rewrapInto(input, output, newKey);
+}
+
 /** Unwraps a DEK with a managed KEK (package-internal: start-up checks and `crypto status --verify`). */
 export function unwrapDekWith(wrappedDek: Uint8Array, kek: KekManager): Buffer {
   checkBytes(wrappedDek, "wrappedDek");

@@ -7,6 +7,8 @@ export {
   decryptPlaintext,
   encryptPlaintext,
   rewrapDek,
+  rewrapPackedDeks,
   unwrapDekWith,
 } from "./envelope.js";
+export { kekManagerFromKeyBytes } from "./kek.js";
 export { pythonJsonDumps } from "./python-json.js";

@@ -76,6 +76,7 @@ export interface KekManagerOptions {
 }
 
 let internalsOf: (manager: KekManager) => KekInternals;
+let fromKeyBytes: (kek: Buffer, kekVersion: number, usingDefaultPassphrase: boolean) => KekManager;
 
 /** What the envelope functions use of a KEK (package-internal). */
 export interface KekInternals {
@@ -106,6 +107,7 @@ export class KekManager {
 
   static {
     internalsOf = (manager) => ({ key: manager.#key, wrapper: manager.#wrapper });
+    fromKeyBytes = (kek, kekVersion, usingDefault) => new KekManager(kek, kekVersion, usingDefault);
   }
 
   private constructor(kek: Buffer, kekVersion: number, usingDefaultPassphrase: boolean) {
@@ -157,6 +159,23 @@ export function kekInternals(manager: KekManager): KekInternals {
     throw invalidParameter("kek must be a KekManager (see KekManager.create)");
   }
   return internalsOf(manager);
+}
+
+/**
+ * A manager for a KEK that was already derived (package-internal; never exported from the package
+ * root): the rotation engine's worker thread receives the derived bytes instead of paying PBKDF2
+ * again. The bytes are copied; the caller may zero its buffer afterwards.
+ */
+export function kekManagerFromKeyBytes(
+  kek: Uint8Array,
+  kekVersion: number,
+  usingDefaultPassphrase = false,
+): KekManager {
+  if (!(kek instanceof Uint8Array) || kek.length !== AES_256_KEY_LENGTH) {
+    throw invalidParameter(`A KEK must be ${AES_256_KEY_LENGTH} bytes`);
+  }
+  validateKekVersion(kekVersion, "kekVersion");
+  return fromKeyBytes(Buffer.from(kek), kekVersion, usingDefaultPassphrase);
 }
 
 /**

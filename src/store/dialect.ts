@@ -54,6 +54,62 @@ export interface DialectSql {
   nameKey(column: string): string;
   /** Expression comparing a parameter with `nameKey`. */
   nameParam: string;
+  /** What KEK rotation does differently per dialect. */
+  rotation: RotationSql;
+}
+
+/** One statement and its parameters. */
+export interface SqlStatement {
+  sql: string;
+  params: SqlValue[];
+}
+
+/**
+ * A batch of re-wrapped DEKs to store, compare-and-set: row `keys[i]` gets the 60 bytes at
+ * `i * 60` of `newWrappedDeks` and `newVersion` only if it still holds `oldVersion` and the 60
+ * bytes at `i * 60` of `oldWrappedDeks` (a row a server re-encrypted meanwhile is left alone).
+ */
+export interface WrappedDekUpdate {
+  /** Values of {@link RotationSql.orderKey}, one per row. */
+  keys: readonly (string | number)[];
+  oldWrappedDeks: Buffer;
+  newWrappedDeks: Buffer;
+  oldVersion: number;
+  newVersion: number;
+}
+
+/** The one row of {@link RotationSql.readPacked}. */
+export interface PackedBatchRow extends Row {
+  /** Rows in the batch. */
+  n: number | string;
+  /** The rows' `orderKey` values, in order, as a JSON array (NULL or `[]` when empty). */
+  keys: string | null;
+  /** The rows' wrapped DEKs concatenated in order, as bytes or as hex text. */
+  deks: Buffer | string | null;
+  /** How many of them are not 60 bytes long (then the batch is read again row by row). */
+  malformed: number | string | null;
+}
+
+/** KEK rotation's dialect-specific SQL. */
+export interface RotationSql {
+  /**
+   * The column that walks `secrets` in physical order, for keyset pagination: `rowid` in SQLite
+   * (its tables are stored in rowid order; walking by `secret_id` is twice as slow), the primary
+   * key elsewhere.
+   */
+  orderKey: string;
+  /**
+   * A batch read as one row, where the dialect can aggregate (no per-row objects in JavaScript):
+   * `first` takes (kekVersion, limit), `next` (kekVersion, afterKey, limit); both return the
+   * columns of {@link PackedBatchRow}, for the rows at that version in `orderKey` order.
+   * Without it, batches are read row by row.
+   */
+  readPacked?: { first: string; next: string };
+  /**
+   * The statements that store a batch (run in one transaction); their changed-row counts add up
+   * to the rows updated. Each dialect uses its fastest batched form.
+   */
+  compareAndSetWrappedDeks(update: WrappedDekUpdate): SqlStatement[];
 }
 
 export interface DialectCapabilities {
@@ -79,6 +135,11 @@ export interface Dialect extends SqlExecutor {
   withMigrationLock<T>(fn: (tx: SqlExecutor) => Promise<T>): Promise<T>;
   /** True when `err` is a unique or primary-key violation. */
   isUniqueViolation(err: unknown): boolean;
+  /**
+   * Gives back the space a large write left behind (SQLite truncates its write-ahead log, which
+   * a million-row transaction grows to the size of the table); a no-op elsewhere.
+   */
+  compactAfterBulkWrite(): Promise<void>;
   tableExists(table: string): Promise<boolean>;
   columnNames(table: string): Promise<string[]>;
   close(): Promise<void>;

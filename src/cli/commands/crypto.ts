@@ -45,6 +45,17 @@ export const registerCryptoCommands: RegisterCommands = (program, io) => {
           const problems = await store.checkKeyring();
           const failures = options.verify ? await store.verifyWrappedDeks() : undefined;
           const keyring = store.keyring;
+          const current = keyring.current.kekVersion;
+          const rowsTotal = counts.reduce((sum, v) => sum + v.count, 0);
+          const rowsAtCurrent = counts.find((v) => v.kekVersion === current)?.count ?? 0;
+          // Rotation progress: how many rows the current KEK wraps, and how many still need an older one.
+          const rotation = {
+            target_kek_version: current,
+            rows_at_target: rowsAtCurrent,
+            rows_total: rowsTotal,
+            rows_remaining: rowsTotal - rowsAtCurrent,
+            complete: rowsAtCurrent === rowsTotal,
+          };
           const status = {
             current_kek_version: keyring.current.kekVersion,
             using_default_passphrase: keyring.current.usingDefaultPassphrase,
@@ -60,6 +71,7 @@ export const registerCryptoCommands: RegisterCommands = (program, io) => {
                 ...(problem === "missing" ? { problem: "no KEK configured" } : {}),
               };
             }),
+            rotation,
             ...(failures
               ? {
                   verified: true,
@@ -91,6 +103,22 @@ export const registerCryptoCommands: RegisterCommands = (program, io) => {
                   v.readable ? "yes" : `no (${v.problem})`,
                 ]),
               );
+            if (rotation.rows_remaining > 0) {
+              const older = status.kek_versions
+                .filter((v) => v.kek_version !== current)
+                .map((v) => `v${v.kek_version}: ${v.rows}`)
+                .join(", ");
+              const percent =
+                Math.floor((rotation.rows_at_target / rotation.rows_total) * 1000) / 10;
+              io.stdout.write(
+                `\nRotation to v${current}: ${rotation.rows_at_target} of ${rotation.rows_total} secret(s) (${percent}%) at the current version; ` +
+                  `${rotation.rows_remaining} still at older versions (${older}). Keep their KEKs in the keyring until none are left.\n`,
+              );
+            } else if (rotation.rows_total > 0) {
+              io.stdout.write(
+                `\nEvery secret is at the current kek_version ${current}: older KEKs can be dropped from the keyring.\n`,
+              );
+            }
             if (failures) {
               io.stdout.write(
                 failures.length === 0

@@ -5,6 +5,7 @@ import { registerCryptoCommands } from "./crypto.js";
 import { registerDbCommands } from "./db.js";
 import { registerAuditCommands } from "./audit.js";
 import { registerPermissionsCommands } from "./permissions.js";
+import { registerRotateKekCommand } from "./rotate-kek.js";
 import { registerSecretsCommands } from "./secrets.js";
 import { registerCredsCommands } from "./creds.js";
 import { registerLoginCommands } from "./login.js";
@@ -26,6 +27,7 @@ const groups: RegisterCommands[] = [
   registerTokensCommands,
   registerPermissionsCommands,
   registerAuditCommands,
+  registerRotateKekCommand,
 ];
 
 export function registerCommands(program: Command, io: CliIo): void {

@@ -43,6 +43,39 @@ function createTable(table: TableDefinition): string[] {
   ];
 }
 
+const WRAPPED_DEK_BYTES = 60;
+/** Rows per statement: CASE is a linear search, so statements stay small. */
+const COMPARE_AND_SET_CHUNK = 100;
+
+/**
+ * Compare-and-set for up to {@link COMPARE_AND_SET_CHUNK} rows in one statement. CASE compares
+ * with the column's own collation (a parameter is coercible), whatever collation an MLflow-made
+ * table has; `secret_id IN (…)` finds the rows by primary key.
+ */
+function compareAndSetChunk(
+  keys: readonly (string | number)[],
+  oldDeks: Buffer,
+  newDeks: Buffer,
+  offset: number,
+  oldVersion: number,
+  newVersion: number,
+): { sql: string; params: SqlValue[] } {
+  const whens = keys.map(() => "WHEN ? THEN ?").join(" ");
+  const slot = (deks: Buffer, i: number) =>
+    deks.subarray((offset + i) * WRAPPED_DEK_BYTES, (offset + i + 1) * WRAPPED_DEK_BYTES);
+  const params: SqlValue[] = [];
+  keys.forEach((key, i) => params.push(key, slot(newDeks, i)));
+  params.push(newVersion, oldVersion, ...keys);
+  keys.forEach((key, i) => params.push(key, slot(oldDeks, i)));
+  return {
+    sql:
+      `UPDATE secrets SET wrapped_dek = CASE secret_id ${whens} END, kek_version = ? ` +
+      `WHERE kek_version = ? AND secret_id IN (${keys.map(() => "?").join(", ")}) ` +
+      `AND wrapped_dek = CASE secret_id ${whens} END`,
+    params,
+  };
+}
+
 const SQL: DialectSql = {
   createSecretsTable: SECRETS_DDL,
   types: { blob: "LONGBLOB", bigint: "BIGINT", text: "TEXT", tableOptions: TABLE_OPTIONS },
@@ -50,6 +83,25 @@ const SQL: DialectSql = {
   createTable,
   nameKey: (column) => `CAST(${column} AS BINARY)`,
   nameParam: "CAST(? AS BINARY)",
+  rotation: {
+    orderKey: "secret_id",
+    compareAndSetWrappedDeks: (u) => {
+      const statements: { sql: string; params: SqlValue[] }[] = [];
+      for (let at = 0; at < u.keys.length; at += COMPARE_AND_SET_CHUNK) {
+        statements.push(
+          compareAndSetChunk(
+            u.keys.slice(at, at + COMPARE_AND_SET_CHUNK),
+            u.oldWrappedDeks,
+            u.newWrappedDeks,
+            at,
+            u.oldVersion,
+            u.newVersion,
+          ),
+        );
+      }
+      return statements;
+    },
+  },
 };
 
 interface Queryable {
@@ -172,6 +224,10 @@ export class MysqlDialect implements Dialect {
   isUniqueViolation(err: unknown): boolean {
     const e = err as { code?: unknown; errno?: unknown };
     return e.code === "ER_DUP_ENTRY" || e.errno === 1062;
+  }
+
+  async compactAfterBulkWrite(): Promise<void> {
+    // InnoDB purges old row versions itself; nothing to do here.
   }
 
   async tableExists(table: string): Promise<boolean> {

@@ -35,6 +35,22 @@ FOR EACH ROW
 EXECUTE FUNCTION prevent_secrets_aad_mutation()`,
 ];
 
+const WRAPPED_DEK_BYTES = 60;
+
+// One statement per batch: the ids as one JSON array, the DEKs as two packed byteas; the
+// array's ordinality picks each row's 60 bytes, and the primary key finds each row.
+const slice = (param: string) =>
+  `substring(${param}::bytea from (v.i::int - 1) * ${WRAPPED_DEK_BYTES} + 1 for ${WRAPPED_DEK_BYTES})`;
+const COMPARE_AND_SET_WRAPPED_DEKS = `UPDATE secrets AS s SET wrapped_dek = ${slice("?")}, kek_version = ?
+FROM jsonb_array_elements_text(?::jsonb) WITH ORDINALITY AS v(id, i)
+WHERE s.secret_id = v.id AND s.kek_version = ? AND s.wrapped_dek = ${slice("?")}`;
+
+// A batch as one row: the ids as a JSON array and the DEKs as one bytea, in primary-key order.
+const packedRead = (after: string) =>
+  `SELECT count(*) AS n, json_agg(k ORDER BY k)::text AS keys, string_agg(d, ''::bytea ORDER BY k) AS deks, ` +
+  `count(*) FILTER (WHERE length(d) <> ${WRAPPED_DEK_BYTES}) AS malformed ` +
+  `FROM (SELECT secret_id AS k, wrapped_dek AS d FROM secrets WHERE kek_version = ?${after} ORDER BY secret_id LIMIT ?) AS batch`;
+
 const SQL: DialectSql = {
   createSecretsTable: SECRETS_DDL,
   types: { blob: "BYTEA", bigint: "BIGINT", text: "TEXT", tableOptions: "" },
@@ -42,6 +58,22 @@ const SQL: DialectSql = {
   createTable: createTableWithIndexStatements,
   nameKey: (column) => `${column} COLLATE "C"`,
   nameParam: "?",
+  rotation: {
+    orderKey: "secret_id",
+    readPacked: { first: packedRead(""), next: packedRead(" AND secret_id > ?") },
+    compareAndSetWrappedDeks: (u) => [
+      {
+        sql: COMPARE_AND_SET_WRAPPED_DEKS,
+        params: [
+          u.newWrappedDeks,
+          u.newVersion,
+          JSON.stringify(u.keys),
+          u.oldVersion,
+          u.oldWrappedDeks,
+        ],
+      },
+    ],
+  },
 };
 
 const placeholderCache = new Map<string, string>();
@@ -171,6 +203,10 @@ export class PostgresDialect implements Dialect {
 
   isUniqueViolation(err: unknown): boolean {
     return (err as { code?: unknown }).code === "23505";
+  }
+
+  async compactAfterBulkWrite(): Promise<void> {
+    // Autovacuum reclaims the old row versions; nothing to do here.
   }
 
   async tableExists(table: string): Promise<boolean> {

@@ -22,6 +22,7 @@ import { createTableWithIndexStatements } from "../dialect.js";
 import type { SqliteTarget } from "../uri.js";
 
 const BUSY_TIMEOUT_MS = 10_000;
+const WRAPPED_DEK_BYTES = 60;
 
 /**
  * One connection per database file per process, shared by every store opened on it. Two
@@ -41,6 +42,19 @@ BEGIN
 END`,
 ];
 
+// One statement per batch: the keys travel as one JSON array and the DEKs as two packed blobs,
+// so binding costs nothing per row; json_each's index picks each row's 60 bytes.
+const COMPARE_AND_SET_WRAPPED_DEKS = `UPDATE secrets SET wrapped_dek = substr(?, v.key * ${WRAPPED_DEK_BYTES} + 1, ${WRAPPED_DEK_BYTES}), kek_version = ?
+FROM json_each(?) AS v
+WHERE secrets.rowid = v.value AND secrets.kek_version = ? AND secrets.wrapped_dek = substr(?, v.key * ${WRAPPED_DEK_BYTES} + 1, ${WRAPPED_DEK_BYTES})`;
+
+// A batch as one row: the rowids as JSON and the DEKs concatenated into one blob, in rowid order
+// (SQLite ≥ 3.44). group_concat copies blob bytes as they are; the CAST keeps them a blob.
+const packedRead = (after: string) =>
+  `SELECT count(*) AS n, json_group_array(k ORDER BY k) AS keys, CAST(group_concat(d, '' ORDER BY k) AS BLOB) AS deks, ` +
+  `sum(length(d) <> ${WRAPPED_DEK_BYTES}) AS malformed ` +
+  `FROM (SELECT rowid AS k, wrapped_dek AS d FROM secrets WHERE kek_version = ?${after} ORDER BY rowid LIMIT ?)`;
+
 const SQL: DialectSql = {
   createSecretsTable: SECRETS_DDL,
   types: { blob: "BLOB", bigint: "BIGINT", text: "TEXT", tableOptions: "" },
@@ -48,6 +62,22 @@ const SQL: DialectSql = {
   createTable: createTableWithIndexStatements,
   nameKey: (column) => column,
   nameParam: "?",
+  rotation: {
+    orderKey: "rowid",
+    readPacked: { first: packedRead(""), next: packedRead(" AND rowid > ?") },
+    compareAndSetWrappedDeks: (u) => [
+      {
+        sql: COMPARE_AND_SET_WRAPPED_DEKS,
+        params: [
+          u.newWrappedDeks,
+          u.newVersion,
+          JSON.stringify(u.keys),
+          u.oldVersion,
+          u.oldWrappedDeks,
+        ],
+      },
+    ],
+  },
 };
 
 type Statement = Database.Statement<unknown[], unknown>;
@@ -304,6 +334,12 @@ export class SqliteDialect implements Dialect {
   isUniqueViolation(err: unknown): boolean {
     const code = (err as { code?: unknown }).code;
     return code === "SQLITE_CONSTRAINT_UNIQUE" || code === "SQLITE_CONSTRAINT_PRIMARYKEY";
+  }
+
+  async compactAfterBulkWrite(): Promise<void> {
+    await this.#exclusive(async () => {
+      this.#db.pragma("wal_checkpoint(TRUNCATE)");
+    });
   }
 
   async tableExists(table: string): Promise<boolean> {
