@@ -86,6 +86,69 @@ export function secretInfoFromRow(row: SecretInfoRow): SecretInfo {
   return info;
 }
 
+const ROW_FIELDS = [
+  "secret_name",
+  "kek_version",
+  "masked_value",
+  "provider",
+  "auth_config",
+  "created_by",
+  "created_at",
+  "last_updated_by",
+  "last_updated_at",
+  "workspace",
+] as const;
+
+function deepFreeze<T>(value: T): T {
+  if (typeof value === "object" && value !== null && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const key of Object.keys(value)) deepFreeze((value as Record<string, unknown>)[key]);
+  }
+  return value;
+}
+
+/**
+ * Reuses a secret's (frozen) SecretInfo while its row is unchanged, so listing thousands of
+ * secrets does not re-parse every mask and auth config on every call. Only the metadata columns
+ * above are remembered — never ciphertext. Bounded; the oldest entry goes first.
+ */
+export class SecretInfoCache {
+  readonly #entries = new Map<string, { row: Partial<SecretInfoRow>; info: SecretInfo }>();
+
+  constructor(private readonly maxEntries = 50_000) {}
+
+  /**
+   * The cached SecretInfo of a secret at this version (kek_version, last_updated_at), if any.
+   * Every update moves last_updated_at forward and rotation changes kek_version.
+   */
+  atVersion(secretId: string, kekVersion: number, lastUpdatedAt: number): SecretInfo | undefined {
+    const cached = this.#entries.get(secretId);
+    return cached !== undefined &&
+      Number(cached.row.kek_version) === kekVersion &&
+      Number(cached.row.last_updated_at) === lastUpdatedAt
+      ? cached.info
+      : undefined;
+  }
+
+  infoOf(row: SecretInfoRow): SecretInfo {
+    const cached = this.#entries.get(row.secret_id);
+    if (cached !== undefined && ROW_FIELDS.every((field) => cached.row[field] === row[field])) {
+      return cached.info;
+    }
+    const info = deepFreeze(secretInfoFromRow(row));
+    if (cached !== undefined) {
+      this.#entries.delete(row.secret_id);
+    } else if (this.#entries.size >= this.maxEntries) {
+      const oldest = this.#entries.keys().next();
+      if (!oldest.done) this.#entries.delete(oldest.value);
+    }
+    const snapshot: Partial<Record<(typeof ROW_FIELDS)[number], unknown>> = {};
+    for (const field of ROW_FIELDS) snapshot[field] = row[field];
+    this.#entries.set(row.secret_id, { row: snapshot as Partial<SecretInfoRow>, info });
+    return info;
+  }
+}
+
 /** MLflow's REST representation (`GatewaySecretInfo`); absent fields are omitted. */
 export interface RestSecretInfo {
   secret_id: string;

@@ -19,7 +19,7 @@ import {
 import { MlflowSecretsError, invalidParameter } from "../errors.js";
 import type { Dialect, SqlExecutor } from "./dialect.js";
 import type { Keyring } from "./keyring.js";
-import { secretInfoFromRow, type SecretInfo, type SecretInfoRow } from "./secret-info.js";
+import { SecretInfoCache, type SecretInfo, type SecretInfoRow } from "./secret-info.js";
 
 export const DEFAULT_WORKSPACE = "default";
 /** MySQL's BLOB holds 64 KiB; a value's plaintext is capped below that on every dialect. */
@@ -31,6 +31,16 @@ export const MAX_AUTH_CONFIG_BYTES = 60 * 1024;
 /** How deeply an auth config's JSON may nest (it is serialised recursively). */
 export const MAX_AUTH_CONFIG_DEPTH = 32;
 const FILTERED_SCAN_BATCH = 500;
+/** Ids per `secret_id IN (…)` query (well below every dialect's parameter limit). */
+const ROWS_PER_IN_QUERY = 500;
+
+/** What identifies a row's version: its id, and kek_version with last_updated_at. */
+interface RowVersion extends Record<string, unknown> {
+  secret_id: string;
+  secret_name: string;
+  kek_version: number;
+  last_updated_at: number | string;
+}
 
 export interface CreateSecretInput {
   secretName: string;
@@ -233,6 +243,7 @@ class Statements {
   readonly infoColumns: string;
   readonly insert: string;
   readonly byId: string;
+  readonly byIdPrefix: string;
   readonly byName: string;
   readonly valueById: string;
   constructor(
@@ -247,6 +258,7 @@ class Statements {
       ? `INSERT INTO secrets (${columns}, workspace) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
       : `INSERT INTO secrets (${columns}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`;
     this.byId = `SELECT ${this.infoColumns} FROM secrets WHERE secret_id = ?`;
+    this.byIdPrefix = `SELECT ${this.infoColumns} FROM secrets WHERE secret_id`;
     this.byName = `SELECT ${this.infoColumns} FROM secrets WHERE secret_name = ?${hasWorkspace ? " AND workspace = ?" : ""}`;
     this.valueById = `SELECT ${this.infoColumns}, encrypted_value, wrapped_dek FROM secrets WHERE secret_id = ?`;
   }
@@ -268,6 +280,7 @@ export class SecretStore {
   readonly #keyring: Keyring;
   readonly #sql: Statements;
   readonly #direct: SecretOperations;
+  readonly #infos = new SecretInfoCache();
   /** Facts about the opened database. */
   readonly layout: StoreLayout;
 
@@ -448,7 +461,34 @@ export class SecretStore {
     return kek;
   }
 
+  /**
+   * SecretInfos for rows identified by id and version, in the given order: cached ones as they
+   * are, the rest read in chunks. A row deleted in between is left out.
+   */
+  async #infosFor(db: SqlExecutor, keys: readonly RowVersion[]): Promise<SecretInfo[]> {
+    const found: (SecretInfo | undefined)[] = keys.map((k) =>
+      this.#infos.atVersion(k.secret_id, Number(k.kek_version), Number(k.last_updated_at)),
+    );
+    const missing = keys.filter((_, i) => found[i] === undefined).map((k) => k.secret_id);
+    const fresh = new Map<string, SecretInfo>();
+    for (let start = 0; start < missing.length; start += ROWS_PER_IN_QUERY) {
+      const ids = missing.slice(start, start + ROWS_PER_IN_QUERY);
+      const rows = await db.all<SecretInfoRow & Record<string, unknown>>(
+        `${this.#sql.byIdPrefix} IN (${ids.map(() => "?").join(", ")})`,
+        ids,
+      );
+      for (const row of rows) fresh.set(row.secret_id, this.#infos.infoOf(row));
+    }
+    const infos: SecretInfo[] = [];
+    keys.forEach((k, i) => {
+      const info = found[i] ?? fresh.get(k.secret_id);
+      if (info !== undefined) infos.push(info);
+    });
+    return infos;
+  }
+
   #operations(db: SqlExecutor): SecretOperations {
+    const secretInfoFromRow = (row: SecretInfoRow): SecretInfo => this.#infos.infoOf(row);
     const sql = this.#sql;
     const hasWorkspace = this.layout.hasWorkspaceColumn;
     const keyring = this.#keyring;
@@ -554,7 +594,9 @@ export class SecretStore {
         const authConfig = checkAuthConfig(input.authConfig);
         const updatedBy = checkText(input.updatedBy, "updated_by", 255) ?? null;
         const sets = ["last_updated_by = ?", "last_updated_at = ?"];
-        const now = Date.now();
+        // Strictly increasing per row, even for two updates in one millisecond: together with
+        // kek_version it identifies a row's version (the list path relies on that).
+        const now = Math.max(Date.now(), Number(current.last_updated_at) + 1);
         const params: (string | number | Buffer | null)[] = [updatedBy, now];
         let maskedValue = current.masked_value;
         let kekVersion = Number(current.kek_version);
@@ -638,22 +680,25 @@ export class SecretStore {
           filters.push("provider = ?");
           filterParams.push(provider);
         }
-        // Rows by name after `after`, at most `limit` of them (keyset pagination).
-        const scan = (after: string | undefined, limit: number | undefined) => {
+        // Rows by name after `after`, at most `limit` of them (keyset pagination). Only ids and
+        // row versions are read first; full rows are read for secrets whose SecretInfo is not
+        // cached at that version — reading every text column of every row is most of a list's cost.
+        const scan = async (after: string | undefined, limit: number | undefined) => {
           const where = [...filters];
           const params: (string | number)[] = [...filterParams];
           if (after !== undefined) {
             where.push(`${dialect.sql.nameKey("secret_name")} > ${dialect.sql.nameParam}`);
             params.push(after);
           }
-          let query = `SELECT ${sql.infoColumns} FROM secrets`;
+          let query = "SELECT secret_id, secret_name, kek_version, last_updated_at FROM secrets";
           if (where.length > 0) query += ` WHERE ${where.join(" AND ")}`;
           query += ` ORDER BY ${dialect.sql.nameKey("secret_name")}`;
           if (limit !== undefined) {
             query += " LIMIT ?";
             params.push(limit);
           }
-          return db.all<SecretInfoRow & Record<string, unknown>>(query, params);
+          const keys = await db.all<RowVersion>(query, params);
+          return { keys, infos: await this.#infosFor(db, keys) };
         };
         const after = input.pageToken ? decodePageToken(input.pageToken) : undefined;
         // One row more than the page tells whether another page follows.
@@ -661,21 +706,20 @@ export class SecretStore {
         let infos: SecretInfo[];
         const include = input.filter;
         if (include === undefined || wanted === undefined) {
-          infos = (await scan(after, wanted)).map(secretInfoFromRow);
+          infos = (await scan(after, wanted)).infos;
           if (include !== undefined) infos = infos.filter((info) => include(info));
         } else {
           // Skipped rows do not count towards the page: scan in batches until it is full.
           infos = [];
           let cursor = after;
           for (;;) {
-            const rows = await scan(cursor, FILTERED_SCAN_BATCH);
-            for (const row of rows) {
-              const info = secretInfoFromRow(row);
+            const { keys, infos: batch } = await scan(cursor, FILTERED_SCAN_BATCH);
+            for (const info of batch) {
               if (include(info)) infos.push(info);
               if (infos.length === wanted) break;
             }
-            if (infos.length === wanted || rows.length < FILTERED_SCAN_BATCH) break;
-            cursor = rows[rows.length - 1]!.secret_name;
+            if (infos.length === wanted || keys.length < FILTERED_SCAN_BATCH) break;
+            cursor = keys[keys.length - 1]!.secret_name;
           }
         }
         const more = maxResults !== undefined && infos.length > maxResults;

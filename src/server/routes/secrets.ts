@@ -5,7 +5,19 @@
  * recorded instead).
  */
 import { invalidParameter } from "../../errors.js";
-import { toRestSecretInfo } from "../../store/index.js";
+import { toRestSecretInfo, type SecretInfo } from "../../store/index.js";
+
+const secretJsonCache = new WeakMap<SecretInfo, string>();
+
+/** The REST JSON of one secret, serialised once per (frozen, reused) SecretInfo. */
+function secretJson(info: SecretInfo): string {
+  let json = secretJsonCache.get(info);
+  if (json === undefined) {
+    json = JSON.stringify(toRestSecretInfo(info));
+    secretJsonCache.set(info, json);
+  }
+  return json;
+}
 import { parseClientJson } from "../http/json.js";
 import type { Router } from "../http/routing.js";
 import {
@@ -192,7 +204,7 @@ export function registerSecretRoutes(router: Router, secrets: SecretsService): v
         },
       },
     },
-    async handler(ctx, request) {
+    async handler(ctx, request, reply) {
       const query = request.query as {
         provider?: string;
         max_results?: string;
@@ -203,10 +215,15 @@ export function registerSecretRoutes(router: Router, secrets: SecretsService): v
         ...(query.max_results !== undefined ? { maxResults: Number(query.max_results) } : {}),
         ...(query.page_token ? { pageToken: query.page_token } : {}),
       });
-      return {
-        secrets: page.secrets.map(toRestSecretInfo),
-        ...(page.nextPageToken !== undefined ? { next_page_token: page.nextPageToken } : {}),
-      };
+      // Each secret's JSON is built once per unchanged SecretInfo (the store reuses those while
+      // their rows are unchanged), with the same allowlist as every other response.
+      const items = page.secrets.map(secretJson).join(",");
+      const token =
+        page.nextPageToken !== undefined
+          ? `,"next_page_token":${JSON.stringify(page.nextPageToken)}`
+          : "";
+      void reply.type("application/json; charset=utf-8");
+      return `{"secrets":[${items}]${token}}`;
     },
   });
 

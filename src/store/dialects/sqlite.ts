@@ -7,6 +7,7 @@
  * therefore runs under a per-connection mutex.
  */
 import { closeSync, existsSync, openSync } from "node:fs";
+import { open as openFile, type FileHandle } from "node:fs/promises";
 import Database from "better-sqlite3";
 import { MlflowSecretsError } from "../../errors.js";
 import { IMMUTABLE_AAD_MESSAGE, createSecretsTable } from "../schema.js";
@@ -118,6 +119,13 @@ export class SqliteDialect implements Dialect {
   #groupScheduled = false;
   readonly #executor: SqlExecutor;
   #path = ":memory:";
+  /** The write-ahead log, opened after the first commit, fsynced on libuv's thread pool. */
+  #wal: FileHandle | undefined;
+  #syncRequested = 0;
+  #syncDone = 0;
+  #syncLoop: Promise<void> | undefined;
+  readonly #syncWaiters: { upTo: number; resolve: () => void; reject: (err: unknown) => void }[] =
+    [];
 
   private constructor(db: Database.Database) {
     this.#db = db;
@@ -161,7 +169,9 @@ export class SqliteDialect implements Dialect {
     const db = new Database(target.path, { timeout: BUSY_TIMEOUT_MS });
     try {
       db.pragma("journal_mode = WAL");
-      db.pragma("synchronous = FULL");
+      // Commits do not fsync on the event loop; `#durable()` fsyncs the WAL on the thread pool
+      // before any write is reported done, which keeps FULL's guarantee (see transaction()).
+      db.pragma(target.path === ":memory:" ? "synchronous = FULL" : "synchronous = NORMAL");
       // MLflow's model_definitions.secret_id has ON DELETE SET NULL; SQLite enforces it only with this.
       db.pragma("foreign_keys = ON");
       db.defaultSafeIntegers(false);
@@ -228,10 +238,10 @@ export class SqliteDialect implements Dialect {
   /**
    * Read transactions run alone on the connection. Write transactions are grouped: those that
    * arrive within one turn of the event loop run one after another inside a single
-   * `BEGIN IMMEDIATE … COMMIT`, each in its own savepoint, so that one commit (one fsync with
-   * `synchronous=FULL`) serves them all. A member that fails rolls back to its savepoint alone;
-   * every member's promise settles only after the shared COMMIT, so a caller never sees success
-   * for a change that is not durable.
+   * `BEGIN IMMEDIATE … COMMIT`, each in its own savepoint, so that one commit serves them all.
+   * A member that fails rolls back to its savepoint alone; every member's promise settles only
+   * after the shared COMMIT and the fsync of the WAL that follows it (`#durable`), so a caller
+   * never sees success for a change that is not on disk.
    */
   transaction<T>(
     fn: (tx: SqlExecutor) => Promise<T>,
@@ -268,12 +278,68 @@ export class SqliteDialect implements Dialect {
       void this.#exclusive(async () => {
         const group = this.#pendingWrites.splice(0, MAX_GROUP_SIZE);
         if (this.#pendingWrites.length > 0) this.#scheduleGroup();
-        if (group.length > 0) await this.#commitGroup(group);
+        return group.length > 0 ? this.#commitGroup(group) : [];
+      }).then(async (committed) => {
+        if (committed.length === 0) return;
+        // The connection is free again; the next group runs while this one's fsync proceeds.
+        try {
+          await this.#durable();
+        } catch (err) {
+          for (const { write } of committed) write.reject(err);
+          return;
+        }
+        for (const { write, result } of committed) write.resolve(result);
       });
     });
   }
 
-  async #commitGroup(group: PendingWrite[]): Promise<void> {
+  /**
+   * Resolves once everything committed so far is on disk: one fdatasync of the WAL on the thread
+   * pool serves every commit made before it started (group fsync), and the event loop never
+   * waits for the disk. If the WAL cannot be synced, the connection falls back to
+   * `synchronous=FULL` and the waiting writes fail (their commit may not be durable).
+   */
+  #durable(): Promise<void> {
+    if (this.#path === ":memory:") return Promise.resolve();
+    const upTo = ++this.#syncRequested;
+    const done = new Promise<void>((resolve, reject) =>
+      this.#syncWaiters.push({ upTo, resolve, reject }),
+    );
+    this.#syncLoop ??= this.#runSyncs().finally(() => (this.#syncLoop = undefined));
+    return done;
+  }
+
+  async #runSyncs(): Promise<void> {
+    while (this.#syncDone < this.#syncRequested) {
+      const upTo = this.#syncRequested;
+      try {
+        this.#wal ??= await openFile(`${this.#path}-wal`, "r");
+        await this.#wal.datasync();
+      } catch (err) {
+        this.#db.pragma("synchronous = FULL");
+        const failed = this.#syncWaiters.splice(0);
+        const error = new MlflowSecretsError(
+          `Could not flush the SQLite write-ahead log of ${this.#path} to disk; writes are now synced by SQLite`,
+          "INTERNAL_ERROR",
+          { cause: err },
+        );
+        for (const waiter of failed) waiter.reject(error);
+        this.#syncDone = upTo;
+        continue;
+      }
+      this.#syncDone = upTo;
+      for (let i = this.#syncWaiters.length - 1; i >= 0; i--) {
+        const waiter = this.#syncWaiters[i]!;
+        if (waiter.upTo <= upTo) {
+          this.#syncWaiters.splice(i, 1);
+          waiter.resolve();
+        }
+      }
+    }
+  }
+
+  /** Runs a group in one transaction; returns the members that committed (not yet resolved). */
+  async #commitGroup(group: PendingWrite[]): Promise<{ write: PendingWrite; result: unknown }[]> {
     const db = this.#db;
     let done: { write: PendingWrite; result: unknown }[] = [];
     const failAll = (writes: readonly PendingWrite[], err: unknown) => {
@@ -283,7 +349,7 @@ export class SqliteDialect implements Dialect {
       db.exec("BEGIN IMMEDIATE");
     } catch (err) {
       failAll(group, err);
-      return;
+      return [];
     }
     for (let i = 0; i < group.length; i++) {
       const write = group[i]!;
@@ -310,7 +376,7 @@ export class SqliteDialect implements Dialect {
           db.exec("BEGIN IMMEDIATE");
         } catch (beginError) {
           failAll(group.slice(i + 1), beginError);
-          return;
+          return [];
         }
       }
     }
@@ -322,9 +388,9 @@ export class SqliteDialect implements Dialect {
         done.map((d) => d.write),
         err,
       );
-      return;
+      return [];
     }
-    for (const { write, result } of done) write.resolve(result);
+    return done;
   }
 
   withMigrationLock<T>(fn: (tx: SqlExecutor) => Promise<T>): Promise<T> {
@@ -361,7 +427,14 @@ export class SqliteDialect implements Dialect {
       if (--entry.refs > 0) return;
       shared.delete(this.#path);
     }
+    // Writes already asked for are finished (committed and synced) before the connection goes.
+    while (this.#pendingWrites.length > 0 || this.#groupScheduled) {
+      await new Promise((resolve) => setImmediate(resolve));
+    }
     await this.#exclusive(async () => {
+      await this.#syncLoop;
+      await this.#wal?.close();
+      this.#wal = undefined;
       this.#statements.clear();
       if (this.#db.open) this.#db.close();
     });
