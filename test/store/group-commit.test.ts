@@ -3,6 +3,7 @@
  * each one still succeeds or fails alone, and a success is reported only once it is committed.
  */
 import assert from "node:assert/strict";
+import { open } from "node:fs/promises";
 import { describe, it } from "node:test";
 import { DIALECTS } from "../helpers/databases.js";
 import { withStore } from "../helpers/store.js";
@@ -63,3 +64,44 @@ for (const dialect of DIALECTS) {
       }));
   });
 }
+
+describe("durability of SQLite writes", () => {
+  it("settles a write only after the WAL holding its commit has been fsynced", () =>
+    withStore(DIALECTS[0]!, async (store, db) => {
+      // Spy on FileHandle.datasync (the WAL fsync on the thread pool), slowed down on purpose.
+      const probe = await open(db.uri.slice("sqlite:///".length), "r");
+      const proto = Object.getPrototypeOf(probe) as { datasync: () => Promise<void> };
+      await probe.close();
+      const original = proto.datasync;
+      const events: string[] = [];
+      proto.datasync = async function (this: unknown) {
+        events.push("sync-start");
+        await new Promise((resolve) => setTimeout(resolve, 30));
+        await original.call(this);
+        events.push("sync-end");
+      };
+      try {
+        await Promise.all(
+          Array.from({ length: 5 }, (_, i) =>
+            store
+              .createSecret({ secretName: `durable-${i}`, secretValue: { api_key: "k" } })
+              .then(() => events.push(`done-${i}`)),
+          ),
+        );
+        await store.updateSecret({
+          secretId: (await store.listSecretInfos()).secrets[0]!.secretId,
+          authConfig: {},
+        });
+        events.push("update-done");
+      } finally {
+        proto.datasync = original;
+      }
+      // Every write settled after a sync that ended, and one sync served the concurrent group.
+      const firstEnd = events.indexOf("sync-end");
+      assert.ok(firstEnd >= 0, events.join(","));
+      for (let i = 0; i < 5; i++)
+        assert.ok(events.indexOf(`done-${i}`) > firstEnd, events.join(","));
+      assert.ok(events.lastIndexOf("sync-end") < events.indexOf("update-done"), events.join(","));
+      assert.ok(events.filter((e) => e === "sync-start").length <= 3, events.join(","));
+    }));
+});

@@ -226,9 +226,12 @@ export class SqliteDialect implements Dialect {
     return this.#holders === 0 ? run() : this.#exclusive(run);
   }
 
-  run(sql: string, params?: readonly SqlValue[]): Promise<number> {
+  /** An auto-committed statement; like a write transaction, it settles once it is on disk. */
+  async run(sql: string, params?: readonly SqlValue[]): Promise<number> {
     const run = () => this.#executor.run(sql, params);
-    return this.#holders === 0 ? run() : this.#exclusive(run);
+    const changes = await (this.#holders === 0 ? run() : this.#exclusive(run));
+    if (changes > 0) await this.#durable();
+    return changes;
   }
 
   exec(statements: readonly string[]): Promise<void> {
