@@ -3,14 +3,14 @@
  * practical ceiling — a trivial Node `http` server answering `{"ok":true}` — measured in the same
  * run at the same concurrency.
  *
- * The server is the real `mlflow-secrets server` command (SQLite, JSON logs at info level to
+ * The server is the real, built `mlflow-secrets server` command (SQLite, JSON logs at info level to
  * /dev/null) in a child process; the ceiling runs in another; autocannon runs here. Basic auth
  * on every request. Rounds are interleaved (ceiling, value, list, create) and the median round
  * is reported, since the machine is shared.
  *
  *   npm run bench:server [-- --seconds 5] [--rounds 3] [--connections 32]
  */
-import { spawn, type ChildProcess } from "node:child_process";
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { availableParallelism, tmpdir } from "node:os";
 import { join } from "node:path";
@@ -92,6 +92,14 @@ async function load(
   };
 }
 
+// The server runs the built package (`dist/`, rebuilt first), as `npm start` does.
+const build = spawnSync(
+  process.execPath,
+  [join(ROOT, "node_modules/typescript/bin/tsc"), "-p", "tsconfig.build.json"],
+  { cwd: ROOT, encoding: "utf8" },
+);
+if (build.status !== 0) throw new Error(`build failed:\n${build.stdout}${build.stderr}`);
+
 const dir = mkdtempSync(join(tmpdir(), "mlflow-secrets-bench-server-"));
 const uri = `sqlite:///${join(dir, "bench.db")}`;
 const children: ChildProcess[] = [];
@@ -133,7 +141,7 @@ try {
   );
   children.push(ceiling.child);
   const server = await startProcess(
-    ["--import", "tsx", "src/cli/main.ts", "server", "--port", "0", "--log-level", "info"],
+    ["dist/cli/main.js", "server", "--port", "0", "--log-level", "info"],
     {
       MLFLOW_BACKEND_STORE_URI: uri,
       MLFLOW_CRYPTO_KEK_PASSPHRASE: PASSPHRASE,
