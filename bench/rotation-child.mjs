@@ -5,7 +5,10 @@
  *
  *   node bench/rotation-child.mjs URI OLD_PASSPHRASE OLD_VERSION NEW_PASSPHRASE MODE BATCH_SIZE
  */
-import { KekManager, rotateKek } from "../dist/index.js";
+// The modules the `crypto rotate-kek` command loads (not the whole package, whose server and
+// client parts a rotation never uses).
+import { KekManager } from "../dist/crypto/index.js";
+import { rotateKek } from "../dist/rotation/index.js";
 
 const [uri, oldPassphrase, oldVersion, newPassphrase, mode, batchSize] = process.argv.slice(2);
 // Timed like the reference: from deriving the two KEKs to the commit.

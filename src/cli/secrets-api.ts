@@ -3,7 +3,6 @@
  * the body the server would send. Two implementations: directly on a database, or through a
  * server (MLflow's gateway-secrets REST API).
  */
-import { callEndpoint, getDefaultHostCreds } from "../client/index.js";
 import { readBackendStoreUri, readHttpTrackingUri } from "../config.js";
 import {
   openSecretStore,
@@ -151,16 +150,18 @@ export class RemoteSecretsApi implements SecretsApi {
     private readonly workspace: string | undefined,
   ) {}
 
-  private call<T>(operation: string, method: string, json: unknown): Promise<T> {
+  private async call<T>(operation: string, method: string, json: unknown): Promise<T> {
+    // The client (and its dependencies) is loaded only for commands that talk to a server.
+    const { callEndpoint, getDefaultHostCreds } = await import("../client/index.js");
     const headers: Record<string, string> = this.workspace
       ? { "X-MLFLOW-WORKSPACE": this.workspace }
       : {};
-    return callEndpoint(
+    return (await callEndpoint(
       () => getDefaultHostCreds(this.trackingUri, { env: this.io.env }),
       `${SECRETS_PATH}/${operation}`,
       method,
       { json, headers, env: this.io.env },
-    ) as Promise<T>;
+    )) as T;
   }
 
   create(request: Parameters<SecretsApi["create"]>[0]) {

@@ -37,7 +37,6 @@ import {
   backoffSeconds,
   parseRetryAfter,
 } from "./retry.js";
-import { signWithEnvironment } from "./sigv4.js";
 import {
   RequestTimeoutError,
   isRetryableTransportError,
@@ -260,6 +259,8 @@ async function applyAuth(
     }
   }
   if (creds.awsSigv4) {
+    // The AWS SDK is loaded only by those who sign with it.
+    const { signWithEnvironment } = await import("./sigv4.js");
     await signWithEnvironment(
       { method, url, headers, body },
       creds.awsSigv4Service || DEFAULT_AWS_SIGV4_SERVICE,

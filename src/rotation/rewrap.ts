@@ -87,6 +87,9 @@ export function workerRewrapper(oldKek: KekManager, newKek: KekManager): Rewrapp
   const worker = new Worker(WORKER_BOOTSTRAP, {
     eval: true,
     workerData: data,
+    // The worker holds one batch at a time: a small heap keeps the process's memory flat
+    // however many rows rotate (V8 would otherwise grow the heap with the allocation rate).
+    resourceLimits: { maxYoungGenerationSizeMb: 4, maxOldGenerationSizeMb: 64 },
   });
   oldKey.fill(0);
   newKey.fill(0);

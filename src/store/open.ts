@@ -5,9 +5,6 @@
 import { readBackendStoreUri, type Env } from "../config.js";
 import { MlflowSecretsError } from "../errors.js";
 import type { Dialect } from "./dialect.js";
-import { MysqlDialect } from "./dialects/mysql.js";
-import { PostgresDialect } from "./dialects/postgres.js";
-import { SqliteDialect } from "./dialects/sqlite.js";
 import { Keyring } from "./keyring.js";
 import { migrate } from "./migrations.js";
 import { SecretStore } from "./secret-store.js";
@@ -57,15 +54,19 @@ function safeDecode(text: string): string {
   }
 }
 
-function createDialect(target: DatabaseTarget, maxConnections: number | undefined): Dialect {
+/** Only the driver in use is loaded (each costs ~10–20 MB of memory and start-up time). */
+async function createDialect(
+  target: DatabaseTarget,
+  maxConnections: number | undefined,
+): Promise<Dialect> {
   const pool = maxConnections === undefined ? {} : { maxConnections };
   switch (target.dialect) {
     case "sqlite":
-      return SqliteDialect.open(target);
+      return (await import("./dialects/sqlite.js")).SqliteDialect.open(target);
     case "postgresql":
-      return new PostgresDialect(target, pool);
+      return new (await import("./dialects/postgres.js")).PostgresDialect(target, pool);
     case "mysql":
-      return new MysqlDialect(target, pool);
+      return new (await import("./dialects/mysql.js")).MysqlDialect(target, pool);
   }
 }
 
@@ -112,7 +113,7 @@ export async function openSecretStore(options: OpenSecretStoreOptions = {}): Pro
 
   let dialect: Dialect;
   try {
-    dialect = createDialect(target, options.maxConnections);
+    dialect = await createDialect(target, options.maxConnections);
   } catch (err) {
     throw new MlflowSecretsError(
       `Cannot open the database ${shown}: ${scrub((err as Error).message, uri)}`,

@@ -1,7 +1,6 @@
 /** `mlflow-secrets creds show`: which credentials a request would use, secrets masked. */
 import type { Command } from "commander";
 import { readEnvString, TRACKING_URI_ENV_VAR } from "../../config.js";
-import { describeHostCreds, formatCredsReport } from "../../client/show.js";
 import { usageError } from "../errors.js";
 import type { RegisterCommands } from "./index.js";
 
@@ -34,6 +33,8 @@ export const registerCredsCommands: RegisterCommands = (program: Command, io) =>
       if (trackingUri === undefined) {
         throw usageError(`Pass --tracking-uri or set ${TRACKING_URI_ENV_VAR}`);
       }
+      // The client is loaded by the commands that use it only.
+      const { describeHostCreds, formatCredsReport } = await import("../../client/show.js");
       io.stdout.write(formatCredsReport(await describeHostCreds(trackingUri, { env: io.env })));
     });
 };

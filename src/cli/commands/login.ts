@@ -1,6 +1,6 @@
 /** `mlflow-secrets login`: MLflow's `mlflow.login()` for Databricks, plus MLflow's own auth. */
 import { Option, type Command } from "commander";
-import { LOGIN_BACKENDS, login, type LoginBackend } from "../../client/login.js";
+import type { LoginBackend } from "../../client/login.js";
 import { isInteractive } from "../io.js";
 import type { RegisterCommands } from "./index.js";
 
@@ -18,7 +18,7 @@ export const registerLoginCommands: RegisterCommands = (program: Command, io) =>
     )
     .addOption(
       new Option("--backend <backend>", "where to log in")
-        .choices(LOGIN_BACKENDS)
+        .choices(["databricks", "mlflow"] satisfies LoginBackend[])
         .default("databricks"),
     )
     .option(
@@ -39,6 +39,8 @@ export const registerLoginCommands: RegisterCommands = (program: Command, io) =>
       ].join("\n"),
     )
     .action(async (flags: LoginFlags) => {
+      // The client is loaded by the commands that use it only.
+      const { login } = await import("../../client/login.js");
       await login({
         backend: flags.backend,
         ...(flags.profile !== undefined ? { profile: flags.profile } : {}),

@@ -2,7 +2,7 @@
  * `mlflow-secrets crypto rotate-kek`: MLflow's `mlflow crypto rotate-kek` (options, environment,
  * prompts and messages), plus `--new-passphrase-file`, `--online`, `--batch-size` and `--dry-run`.
  */
-import { SingleBar } from "cli-progress";
+import type { SingleBar } from "cli-progress";
 import { Option, type Command } from "commander";
 import {
   CRYPTO_KEK_PASSPHRASE_ENV_VAR,
@@ -115,11 +115,12 @@ function printBanner(io: CliIo, result: RotateKekResult): void {
 /** A progress bar on a terminal; nothing otherwise (a plain summary follows at the end). */
 function progressReporter(
   io: CliIo,
+  Bar: typeof SingleBar | undefined,
   total: number,
   label: string,
 ): { update: (p: RotationProgress) => void; stop: () => void } {
-  if (!io.stderr.isTTY) return { update: () => undefined, stop: () => undefined };
-  const bar = new SingleBar({
+  if (Bar === undefined) return { update: () => undefined, stop: () => undefined };
+  const bar = new Bar({
     format: `${label} |{bar}| {percentage}% | {value}/{total} rows | {speed} rows/s | ETA {eta_formatted}`,
     stream: io.stderr as unknown as NodeJS.WritableStream,
     hideCursor: true,
@@ -215,6 +216,8 @@ async function run(options: RotateKekOptions, io: CliIo): Promise<void> {
   try {
     io.stdout.write("Retrieving encrypted keys to rotate...\n");
     let progress: ReturnType<typeof progressReporter> | undefined;
+    // The progress-bar library is loaded only when there is a terminal to draw on.
+    const Bar = io.stderr.isTTY ? (await import("cli-progress")).SingleBar : undefined;
     let result: RotateKekResult;
     try {
       result = await rotateKek({
@@ -229,6 +232,7 @@ async function run(options: RotateKekOptions, io: CliIo): Promise<void> {
           io.stdout.write(`Found ${total} secrets to rotate.\n\n`);
           progress = progressReporter(
             io,
+            Bar,
             total,
             options.dryRun ? "Checking secrets" : "Rotating secrets",
           );

@@ -8,7 +8,6 @@ import { createPasswordHasher } from "../../server/auth/passwords.js";
 import { adminPasswordBanner, bootstrapAdmin } from "../../server/bootstrap.js";
 import { isClusterWorker, leaveCluster, runWorkerPool } from "../../server/cluster.js";
 import { LOG_LEVELS, resolveServerOptions, type ServerOptions } from "../../server/options.js";
-import { startServer, startupWarnings } from "../../server/start.js";
 import { openSecretStore, type SecretStore } from "../../store/index.js";
 import { VERSION } from "../../version.js";
 import { CliExit, usageError } from "../errors.js";
@@ -61,7 +60,13 @@ function listenForStop(onSecond: () => void): {
   };
 }
 
-function warn(io: CliIo, store: SecretStore, options: ServerOptions): void {
+/** The HTTP stack (fastify, pino), loaded only by the commands that serve. */
+function serverModule() {
+  return import("../../server/start.js");
+}
+
+async function warn(io: CliIo, store: SecretStore, options: ServerOptions): Promise<void> {
+  const { startupWarnings } = await serverModule();
   for (const warning of startupWarnings(store, options)) {
     io.stderr.write(`\n*** WARNING: ${warning}\n\n`);
   }
@@ -78,7 +83,7 @@ async function openStore(flags: ServerFlags, io: CliIo): Promise<SecretStore> {
 async function runPrimary(flags: ServerFlags, options: ServerOptions, io: CliIo): Promise<void> {
   const store = await openStore(flags, io);
   try {
-    warn(io, store, options);
+    await warn(io, store, options);
     await bootstrapAdmin(store, {
       adminUsername: options.adminUsername,
       adminPassword: options.adminPassword,
@@ -106,7 +111,8 @@ async function runSingle(flags: ServerFlags, options: ServerOptions, io: CliIo):
   let store: SecretStore | undefined;
   try {
     store = await openStore(flags, io);
-    if (!isClusterWorker()) warn(io, store, options);
+    if (!isClusterWorker()) await warn(io, store, options);
+    const { startServer } = await serverModule();
     const running = await startServer({
       store,
       options,
