@@ -9,6 +9,31 @@ import { toRestSecretInfo, type SecretInfo } from "../../store/index.js";
 
 const secretJsonCache = new WeakMap<SecretInfo, string>();
 
+/** The last list answer, reused while the page holds exactly the same SecretInfo objects. */
+let lastList:
+  { secrets: readonly SecretInfo[]; token: string | undefined; body: Buffer } | undefined;
+
+/**
+ * The body of a list answer. Each secret's JSON is built once per unchanged SecretInfo (the store
+ * reuses those while their rows are unchanged), with the same allowlist as every other response;
+ * a page identical to the last one reuses its encoded bytes.
+ */
+function listBody(secrets: readonly SecretInfo[], token: string | undefined): Buffer {
+  const last = lastList;
+  if (
+    last !== undefined &&
+    last.token === token &&
+    last.secrets.length === secrets.length &&
+    last.secrets.every((info, i) => info === secrets[i])
+  ) {
+    return last.body;
+  }
+  const next = token !== undefined ? `,"next_page_token":${JSON.stringify(token)}` : "";
+  const body = Buffer.from(`{"secrets":[${secrets.map(secretJson).join(",")}]${next}}`, "utf8");
+  lastList = { secrets, token, body };
+  return body;
+}
+
 /** The REST JSON of one secret, serialised once per (frozen, reused) SecretInfo. */
 function secretJson(info: SecretInfo): string {
   let json = secretJsonCache.get(info);
@@ -215,15 +240,8 @@ export function registerSecretRoutes(router: Router, secrets: SecretsService): v
         ...(query.max_results !== undefined ? { maxResults: Number(query.max_results) } : {}),
         ...(query.page_token ? { pageToken: query.page_token } : {}),
       });
-      // Each secret's JSON is built once per unchanged SecretInfo (the store reuses those while
-      // their rows are unchanged), with the same allowlist as every other response.
-      const items = page.secrets.map(secretJson).join(",");
-      const token =
-        page.nextPageToken !== undefined
-          ? `,"next_page_token":${JSON.stringify(page.nextPageToken)}`
-          : "";
       void reply.type("application/json; charset=utf-8");
-      return `{"secrets":[${items}]${token}}`;
+      return listBody(page.secrets, page.nextPageToken);
     },
   });
 

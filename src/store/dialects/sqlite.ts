@@ -6,8 +6,7 @@
  * interleave with other callers' statements on that connection: every statement and transaction
  * therefore runs under a per-connection mutex.
  */
-import { closeSync, existsSync, openSync } from "node:fs";
-import { open as openFile, type FileHandle } from "node:fs/promises";
+import * as fs from "node:fs";
 import Database from "better-sqlite3";
 import { MlflowSecretsError } from "../../errors.js";
 import { IMMUTABLE_AAD_MESSAGE, createSecretsTable } from "../schema.js";
@@ -23,6 +22,13 @@ import { createTableWithIndexStatements } from "../dialect.js";
 import type { SqliteTarget } from "../uri.js";
 
 const BUSY_TIMEOUT_MS = 10_000;
+
+/** fdatasync on libuv's thread pool (looked up per call, so tests can observe it). */
+function datasync(fd: number): Promise<void> {
+  return new Promise((resolve, reject) =>
+    fs.fdatasync(fd, (err) => (err ? reject(err) : resolve())),
+  );
+}
 const WRAPPED_DEK_BYTES = 60;
 
 /**
@@ -119,8 +125,10 @@ export class SqliteDialect implements Dialect {
   #groupScheduled = false;
   readonly #executor: SqlExecutor;
   #path = ":memory:";
-  /** The write-ahead log, opened after the first commit, fsynced on libuv's thread pool. */
-  #wal: FileHandle | undefined;
+  /** The write-ahead log's descriptor, opened after the first commit. */
+  #walFd: number | undefined;
+  /** Set when syncing the WAL failed: SQLite syncs every commit itself from then on. */
+  #sqliteSyncs = false;
   #syncRequested = 0;
   #syncDone = 0;
   #syncLoop: Promise<void> | undefined;
@@ -162,15 +170,15 @@ export class SqliteDialect implements Dialect {
   }
 
   static #connect(target: SqliteTarget): SqliteDialect {
-    if (target.path !== ":memory:" && !existsSync(target.path)) {
+    if (target.path !== ":memory:" && !fs.existsSync(target.path)) {
       // A new database file is private to its owner; SQLite gives -wal and -shm the same mode.
-      closeSync(openSync(target.path, "wx", 0o600));
+      fs.closeSync(fs.openSync(target.path, "wx", 0o600));
     }
     const db = new Database(target.path, { timeout: BUSY_TIMEOUT_MS });
     try {
       db.pragma("journal_mode = WAL");
-      // Commits do not fsync on the event loop; `#durable()` fsyncs the WAL on the thread pool
-      // before any write is reported done, which keeps FULL's guarantee (see transaction()).
+      // Commits do not fsync in SQLite; `#durable()` fsyncs the WAL (on the thread pool when
+      // other writes are in flight) before any write is reported done: FULL's guarantee.
       db.pragma(target.path === ":memory:" ? "synchronous = FULL" : "synchronous = NORMAL");
       // MLflow's model_definitions.secret_id has ON DELETE SET NULL; SQLite enforces it only with this.
       db.pragma("foreign_keys = ON");
@@ -230,7 +238,7 @@ export class SqliteDialect implements Dialect {
   async run(sql: string, params?: readonly SqlValue[]): Promise<number> {
     const run = () => this.#executor.run(sql, params);
     const changes = await (this.#holders === 0 ? run() : this.#exclusive(run));
-    if (changes > 0) await this.#durable();
+    if (changes > 0) await this.#durable(true);
     return changes;
   }
 
@@ -286,7 +294,7 @@ export class SqliteDialect implements Dialect {
         if (committed.length === 0) return;
         // The connection is free again; the next group runs while this one's fsync proceeds.
         try {
-          await this.#durable();
+          await this.#durable(committed.length === 1);
         } catch (err) {
           for (const { write } of committed) write.reject(err);
           return;
@@ -297,14 +305,25 @@ export class SqliteDialect implements Dialect {
   }
 
   /**
-   * Resolves once everything committed so far is on disk: one fdatasync of the WAL on the thread
-   * pool serves every commit made before it started (group fsync), and the event loop never
-   * waits for the disk. If the WAL cannot be synced, the connection falls back to
-   * `synchronous=FULL` and the waiting writes fail (their commit may not be durable).
+   * Resolves once everything committed so far is on disk. A lone commit with nothing else in
+   * flight is synced at once (nobody waits behind it); otherwise one fdatasync of the WAL on the
+   * thread pool serves every commit made before it started (group fsync), and the event loop
+   * never waits for the disk. If the WAL cannot be synced, the connection falls back to
+   * `synchronous=FULL` (SQLite syncs each commit) and the writes waiting fail: their commit may
+   * not be durable.
    */
-  #durable(): Promise<void> {
-    if (this.#path === ":memory:") return Promise.resolve();
+  #durable(lone = false): Promise<void> {
+    if (this.#path === ":memory:" || this.#sqliteSyncs) return Promise.resolve();
     const upTo = ++this.#syncRequested;
+    if (lone && this.#syncLoop === undefined && this.#pendingWrites.length === 0) {
+      try {
+        fs.fdatasyncSync(this.#wal());
+        this.#syncDone = upTo;
+        return Promise.resolve();
+      } catch (err) {
+        return Promise.reject(this.#syncFailed(err));
+      }
+    }
     const done = new Promise<void>((resolve, reject) =>
       this.#syncWaiters.push({ upTo, resolve, reject }),
     );
@@ -312,23 +331,31 @@ export class SqliteDialect implements Dialect {
     return done;
   }
 
+  #wal(): number {
+    this.#walFd ??= fs.openSync(`${this.#path}-wal`, "r");
+    return this.#walFd;
+  }
+
+  #syncFailed(err: unknown): MlflowSecretsError {
+    this.#sqliteSyncs = true;
+    this.#db.pragma("synchronous = FULL");
+    return new MlflowSecretsError(
+      `Could not flush the SQLite write-ahead log of ${this.#path} to disk; SQLite syncs every commit from now on`,
+      "INTERNAL_ERROR",
+      { cause: err },
+    );
+  }
+
   async #runSyncs(): Promise<void> {
     while (this.#syncDone < this.#syncRequested) {
       const upTo = this.#syncRequested;
       try {
-        this.#wal ??= await openFile(`${this.#path}-wal`, "r");
-        await this.#wal.datasync();
+        await datasync(this.#wal());
       } catch (err) {
-        this.#db.pragma("synchronous = FULL");
-        const failed = this.#syncWaiters.splice(0);
-        const error = new MlflowSecretsError(
-          `Could not flush the SQLite write-ahead log of ${this.#path} to disk; writes are now synced by SQLite`,
-          "INTERNAL_ERROR",
-          { cause: err },
-        );
-        for (const waiter of failed) waiter.reject(error);
+        const error = this.#syncFailed(err);
+        for (const waiter of this.#syncWaiters.splice(0)) waiter.reject(error);
         this.#syncDone = upTo;
-        continue;
+        return;
       }
       this.#syncDone = upTo;
       for (let i = this.#syncWaiters.length - 1; i >= 0; i--) {
@@ -436,8 +463,8 @@ export class SqliteDialect implements Dialect {
     }
     await this.#exclusive(async () => {
       await this.#syncLoop;
-      await this.#wal?.close();
-      this.#wal = undefined;
+      if (this.#walFd !== undefined) fs.closeSync(this.#walFd);
+      this.#walFd = undefined;
       this.#statements.clear();
       if (this.#db.open) this.#db.close();
     });
