@@ -1,6 +1,9 @@
 /**
  * SQLite through better-sqlite3 (synchronous). WAL mode with a busy timeout lets a server and the
- * CLI share one file; `synchronous=FULL` makes every commit durable.
+ * CLI share one file. Every write is durable before it is reported done: SQLite commits without
+ * syncing (`synchronous=NORMAL`) and the dialect fsyncs the WAL itself — inline for a lone write,
+ * on the thread pool for a group — which gives `synchronous=FULL`'s guarantee without the event
+ * loop waiting for the disk while other requests are in flight.
  *
  * better-sqlite3 has one connection and no awaits of its own, so a transaction that awaits could
  * interleave with other callers' statements on that connection: every statement and transaction
