@@ -6,9 +6,9 @@ import { fileURLToPath } from "node:url";
 export const hasPython = spawnSync("python3", ["--version"]).status === 0;
 
 /** The reference tools (MLflow's Python crypto), when this checkout sits next to them. */
-export const referenceDir = fileURLToPath(
-  new URL("../../../shared/reference/python/", import.meta.url),
-);
+export const referenceDir = process.env.MLFLOW_SECRETS_REFERENCE_DIR
+  ? `${process.env.MLFLOW_SECRETS_REFERENCE_DIR.replace(/\/$/, "")}/`
+  : fileURLToPath(new URL("../../../shared/reference/python/", import.meta.url));
 export const hasReference = hasPython && existsSync(`${referenceDir}verify_db.py`);
 
 /** Runs `python3 -c code` with `input` on stdin; returns stdout, throws with stderr on failure. */
