@@ -46,6 +46,14 @@ export function withAdminOptions(command: Command, options: { workspace?: boolea
   );
 }
 
+/** The caller of a direct-database command: an admin named `cli:<os user>`, audited as such. */
+export function cliContext(workspace?: string): CallContext {
+  return {
+    principal: { userId: "", username: cliUsername(), isAdmin: true, via: "cli" },
+    workspace: workspace ?? "default",
+  };
+}
+
 function cliUsername(): string {
   try {
     return `cli:${userInfo().username}`;
@@ -70,10 +78,7 @@ export async function withAdmin<T>(
   try {
     const database = databaseOf(store);
     return await fn({
-      ctx: {
-        principal: { userId: "", username: cliUsername(), isAdmin: true, via: "cli" },
-        workspace: options.workspace ?? "default",
-      },
+      ctx: cliContext(options.workspace),
       users: createUsersService({
         database,
         dialect: store.dialect,

@@ -3,7 +3,10 @@
  * the body the server would send. Two implementations: directly on a database, or through a
  * server (MLflow's gateway-secrets REST API).
  */
-import { readBackendStoreUri, readHttpTrackingUri } from "../config.js";
+import { readBackendStoreUri, readHttpTrackingUri, readServerEnvSettings } from "../config.js";
+import type { CallContext } from "../server/services/context.js";
+import { createSecretsService, type SecretsService } from "../server/services/secrets.js";
+import { cliContext } from "./admin.js";
 import {
   openSecretStore,
   toRestSecretInfo,
@@ -54,85 +57,81 @@ export function resolveTarget(options: TargetOptions, io: CliIo): Target {
   return { mode: "direct", uri: readBackendStoreUri(io.env) };
 }
 
-/** The secrets API directly on a database. */
+/**
+ * The secrets API directly on a database, through the server's own secrets service as the admin
+ * `cli:<os user>`: the same rules, grants and audit rows as the REST API.
+ */
 export class DirectSecretsApi implements SecretsApi {
   private constructor(
     private readonly store: SecretStore,
-    private readonly workspace: string | undefined,
-    private readonly actor: string | undefined,
+    private readonly service: SecretsService,
+    private readonly ctx: CallContext,
   ) {}
 
   static async open(
     uri: string | undefined,
     io: CliIo,
     workspace?: string,
-    actor?: string,
   ): Promise<DirectSecretsApi> {
+    const settings = readServerEnvSettings(io.env);
     const store = await openSecretStore({ ...(uri ? { uri } : {}), env: io.env });
-    return new DirectSecretsApi(store, workspace, actor);
+    const service = createSecretsService({
+      store,
+      defaultPermission: settings.defaultPermission,
+      usersCanCreate: settings.usersCanCreate,
+    });
+    return new DirectSecretsApi(store, service, cliContext(workspace));
   }
 
   get secretStore(): SecretStore {
     return this.store;
   }
 
-  private scope(): { workspace?: string } {
-    return this.workspace === undefined ? {} : { workspace: this.workspace };
-  }
-
   async create(request: Parameters<SecretsApi["create"]>[0]) {
-    const info = await this.store.createSecret({
+    const info = await this.service.create(this.ctx, {
       secretName: request.secret_name,
       secretValue: request.secret_value,
-      ...(request.provider !== undefined ? { provider: request.provider } : {}),
-      ...(request.auth_config !== undefined ? { authConfig: request.auth_config } : {}),
-      ...(this.actor !== undefined ? { createdBy: this.actor } : {}),
-      ...this.scope(),
+      provider: request.provider,
+      authConfig: request.auth_config,
     });
     return { secret: toRestSecretInfo(info) };
   }
 
   async get(request: { secret_id?: string; secret_name?: string }) {
-    const input =
-      request.secret_id !== undefined
-        ? {
-            secretId: request.secret_id,
-            ...(request.secret_name !== undefined ? { secretName: request.secret_name } : {}),
-          }
-        : { secretName: request.secret_name! };
-    const info = await this.store.getSecretInfo({ ...input, ...this.scope() } as Parameters<
-      SecretStore["getSecretInfo"]
-    >[0]);
+    const info = await this.service.get(this.ctx, {
+      ...(request.secret_id !== undefined ? { secretId: request.secret_id } : {}),
+      ...(request.secret_name !== undefined ? { secretName: request.secret_name } : {}),
+    });
     return { secret: toRestSecretInfo(info) };
   }
 
   async list(request: { provider?: string }) {
-    const page = await this.store.listSecretInfos({
-      ...(request.provider !== undefined ? { provider: request.provider } : {}),
-      ...this.scope(),
-    });
+    const page = await this.service.list(
+      this.ctx,
+      request.provider !== undefined ? { provider: request.provider } : {},
+    );
     return { secrets: page.secrets.map(toRestSecretInfo) };
   }
 
   async update(request: Parameters<SecretsApi["update"]>[0]) {
-    const info = await this.store.updateSecret({
+    const info = await this.service.update(this.ctx, {
       secretId: request.secret_id,
-      ...(request.secret_value !== undefined ? { secretValue: request.secret_value } : {}),
-      ...(request.auth_config !== undefined ? { authConfig: request.auth_config } : {}),
-      ...(this.actor !== undefined ? { updatedBy: this.actor } : {}),
-      ...this.scope(),
+      secretValue: request.secret_value,
+      authConfig: request.auth_config,
     });
     return { secret: toRestSecretInfo(info) };
   }
 
   async delete(request: { secret_id: string }) {
-    await this.store.deleteSecret({ secretId: request.secret_id, ...this.scope() });
+    await this.service.delete(this.ctx, { secretId: request.secret_id });
     return {};
   }
 
   async reveal(request: { secret_id: string }) {
-    const value = await this.store.getSecretValue({ secretId: request.secret_id, ...this.scope() });
-    return { secret_id: request.secret_id, secret_value: value };
+    const { secretId, secretValue } = await this.service.value(this.ctx, {
+      secretId: request.secret_id,
+    });
+    return { secret_id: secretId, secret_value: secretValue };
   }
 
   close(): Promise<void> {

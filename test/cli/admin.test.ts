@@ -276,7 +276,8 @@ for (const dialect of DIALECTS) {
         const lastAdmin = await cli(["users", "delete", "--username", "alice", "--yes"], { env });
         assert.match(lastAdmin.stderr, /last admin/);
 
-        // Every change above is in the audit log, by the CLI's user.
+        // Every change above is in the audit log, by the CLI's user (the direct-mode
+        // `secrets create` included: it goes through the same secrets service as the API).
         const audit = await cli(["audit", "list", "--output", "json", "--max-results", "1000"], {
           env,
         });
@@ -289,6 +290,7 @@ for (const dialect of DIALECTS) {
           "user.create",
           "user.update_admin",
           "user.update_password",
+          "secret.create",
           "permission.create",
           "permission.update",
           "token.create",
@@ -308,7 +310,8 @@ for (const dialect of DIALECTS) {
           ["audit", "list", "--secret-id", secretId, "--output", "json"],
           { env },
         );
-        assert.equal(json<{ events: unknown[] }>(forSecret.stdout).events.length, 4);
+        // secret.create, permission.create/update/delete, secret.value
+        assert.equal(json<{ events: unknown[] }>(forSecret.stdout).events.length, 5);
         const future = await cli(
           ["audit", "list", "--since", "2999-01-01T00:00:00Z", "--output", "json"],
           { env },

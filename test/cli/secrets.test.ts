@@ -139,6 +139,16 @@ for (const dialect of DIALECTS) {
           (await cli(["secrets", "reveal", "--id", id], { env })).stdout,
           "api_key=sk-proj-NEW-000000000\n",
         );
+        // Direct-mode changes and reads go through the server's secrets service: audited, as `cli:<user>`.
+        const audited = await db.query<{ action: string; username: string }>(
+          "SELECT action, username FROM mlflow_secrets_audit_log WHERE secret_id = ? ORDER BY event_id",
+          [id],
+        );
+        assert.deepEqual(
+          audited.map((r) => r.action),
+          ["secret.create", "secret.update", "secret.update", "secret.value", "secret.value"],
+        );
+        assert.ok(audited.every((r) => r.username.startsWith("cli:")));
 
         const refused = await cli(["secrets", "delete", "--id", id], { env });
         assert.equal(refused.code, 2);

@@ -2,7 +2,6 @@
  * `mlflow-secrets secrets create|get|list|update|delete|reveal`, directly on a database or
  * through a server.
  */
-import { userInfo } from "node:os";
 import type { Command } from "commander";
 import { Option } from "commander";
 import type { RestSecretInfo } from "../../store/index.js";
@@ -35,15 +34,7 @@ async function openApi(options: CommonOptions, io: CliIo): Promise<SecretsApi> {
   const target = resolveTarget(options, io);
   if (target.mode === "server")
     return new RemoteSecretsApi(target.trackingUri, io, options.workspace);
-  return DirectSecretsApi.open(target.uri, io, options.workspace, cliActor());
-}
-
-function cliActor(): string | undefined {
-  try {
-    return userInfo().username;
-  } catch {
-    return undefined;
-  }
+  return DirectSecretsApi.open(target.uri, io, options.workspace);
 }
 
 function withCommon(command: Command): Command {
