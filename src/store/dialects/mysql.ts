@@ -5,7 +5,7 @@
 import { readFileSync } from "node:fs";
 import mysql from "mysql2/promise";
 import { MlflowSecretsError } from "../../errors.js";
-import { IMMUTABLE_AAD_MESSAGE, createSecretsTable } from "../schema.js";
+import { IMMUTABLE_AAD_MESSAGE, secretsTable } from "../schema.js";
 import type {
   Dialect,
   DialectSql,
@@ -22,7 +22,7 @@ const MIGRATION_LOCK_TIMEOUT_S = 60;
 const TABLE_OPTIONS = "ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin";
 
 const SECRETS_DDL = [
-  ...createSecretsTable({ blob: "BLOB", indexInline: true, tableOptions: TABLE_OPTIONS }),
+  ...createTable(secretsTable("BLOB")),
   `DROP TRIGGER IF EXISTS prevent_secrets_aad_mutation`,
   `CREATE TRIGGER prevent_secrets_aad_mutation
 BEFORE UPDATE ON secrets
@@ -248,10 +248,5 @@ export class MysqlDialect implements Dialect {
 
   async close(): Promise<void> {
     await this.#pool.end();
-  }
-
-  /** The pool, for the rotation engine (package-internal). */
-  get pool(): mysql.Pool {
-    return this.#pool;
   }
 }

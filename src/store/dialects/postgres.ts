@@ -2,7 +2,7 @@
  * PostgreSQL through `pg` (a pool). `?` placeholders become `$n`; BIGINT comes back as a number.
  */
 import pg from "pg";
-import { IMMUTABLE_AAD_MESSAGE, createSecretsTable } from "../schema.js";
+import { IMMUTABLE_AAD_MESSAGE, secretsTable } from "../schema.js";
 import type {
   Dialect,
   DialectSql,
@@ -19,7 +19,7 @@ const MIGRATION_LOCK_KEY = "7316045716203452161";
 const INT8_OID = 20;
 
 const SECRETS_DDL = [
-  ...createSecretsTable({ blob: "BYTEA", indexInline: false, tableOptions: "" }),
+  ...createTableWithIndexStatements(secretsTable("BYTEA")),
   `CREATE OR REPLACE FUNCTION prevent_secrets_aad_mutation() RETURNS TRIGGER AS $$
 BEGIN
     IF OLD.secret_id != NEW.secret_id OR OLD.secret_name != NEW.secret_name THEN
@@ -226,10 +226,5 @@ export class PostgresDialect implements Dialect {
 
   async close(): Promise<void> {
     await this.#pool.end();
-  }
-
-  /** The pool, for the rotation engine's streaming reads (package-internal). */
-  get pool(): pg.Pool {
-    return this.#pool;
   }
 }

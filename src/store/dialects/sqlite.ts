@@ -12,7 +12,7 @@
 import * as fs from "node:fs";
 import Database from "better-sqlite3";
 import { MlflowSecretsError } from "../../errors.js";
-import { IMMUTABLE_AAD_MESSAGE, createSecretsTable } from "../schema.js";
+import { IMMUTABLE_AAD_MESSAGE, secretsTable } from "../schema.js";
 import type {
   Dialect,
   DialectSql,
@@ -42,7 +42,7 @@ const WRAPPED_DEK_BYTES = 60;
 const shared = new Map<string, { dialect: SqliteDialect; refs: number }>();
 
 const SECRETS_DDL = [
-  ...createSecretsTable({ blob: "BLOB", indexInline: false, tableOptions: "" }),
+  ...createTableWithIndexStatements(secretsTable("BLOB")),
   `CREATE TRIGGER IF NOT EXISTS prevent_secrets_aad_mutation
 BEFORE UPDATE ON secrets
 FOR EACH ROW
@@ -471,11 +471,5 @@ export class SqliteDialect implements Dialect {
       this.#statements.clear();
       if (this.#db.open) this.#db.close();
     });
-  }
-
-  /** The raw handle, for the rotation engine's streaming reads (package-internal). */
-  get database(): Database.Database {
-    if (!this.#db.open) throw new MlflowSecretsError("The database is closed", "INVALID_STATE");
-    return this.#db;
   }
 }
