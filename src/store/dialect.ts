@@ -158,3 +158,22 @@ export function createTableWithIndexStatements(table: TableDefinition): string[]
     ),
   ];
 }
+
+/**
+ * The one compare-and-set statement of dialects that take a batch's keys as a JSON array and its
+ * old and new wrapped DEKs as two packed blobs (SQLite, PostgreSQL).
+ */
+export function packedCompareAndSet(sql: string, u: WrappedDekUpdate): SqlStatement[] {
+  return [
+    {
+      sql,
+      params: [
+        u.newWrappedDeks,
+        u.newVersion,
+        JSON.stringify(u.keys),
+        u.oldVersion,
+        u.oldWrappedDeks,
+      ],
+    },
+  ];
+}

@@ -4,34 +4,17 @@
  * every read and update without error, and afterwards every secret holds its latest value.
  */
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import { openSecretStore } from "../../src/index.js";
 import { DIALECTS } from "../helpers/databases.js";
-import { REPO_ROOT, type CliResult } from "../helpers/cli.js";
+import { cliProcess } from "../helpers/cli.js";
 import { withDatabase } from "../helpers/store.js";
 import { assertEveryRowDecrypts, fill, keyringFor, passphraseFor } from "./helpers.js";
 
 const ROWS = 2000;
-
-function runCli(argv: string[], env: Record<string, string>): Promise<CliResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ["--import", "tsx", "src/cli/main.ts", ...argv], {
-      cwd: REPO_ROOT,
-      env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "/tmp", ...env },
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
-    child.on("error", reject);
-    child.on("close", (code) => resolve({ code: code ?? -1, stdout, stderr }));
-  });
-}
 
 for (const dialect of DIALECTS) {
   describe(`online rotation under a serving server on ${dialect.name}`, () => {
@@ -49,7 +32,7 @@ for (const dialect of DIALECTS) {
         const newPassphraseFile = join(dir, "kek-v2");
         writeFileSync(newPassphraseFile, `${passphraseFor(2)}\n`, { mode: 0o600 });
         let finished = false;
-        const rotation = runCli(
+        const rotation = cliProcess(
           [
             "crypto",
             "rotate-kek",

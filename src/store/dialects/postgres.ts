@@ -11,7 +11,7 @@ import type {
   SqlValue,
   TransactionOptions,
 } from "../dialect.js";
-import { createTableWithIndexStatements } from "../dialect.js";
+import { createTableWithIndexStatements, packedCompareAndSet } from "../dialect.js";
 import type { PostgresTarget } from "../uri.js";
 
 // An arbitrary constant: the advisory-lock key that serialises our migrations database-wide.
@@ -61,18 +61,7 @@ const SQL: DialectSql = {
   rotation: {
     orderKey: "secret_id",
     readPacked: { first: packedRead(""), next: packedRead(" AND secret_id > ?") },
-    compareAndSetWrappedDeks: (u) => [
-      {
-        sql: COMPARE_AND_SET_WRAPPED_DEKS,
-        params: [
-          u.newWrappedDeks,
-          u.newVersion,
-          JSON.stringify(u.keys),
-          u.oldVersion,
-          u.oldWrappedDeks,
-        ],
-      },
-    ],
+    compareAndSetWrappedDeks: (u) => packedCompareAndSet(COMPARE_AND_SET_WRAPPED_DEKS, u),
   },
 };
 

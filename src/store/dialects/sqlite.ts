@@ -21,7 +21,7 @@ import type {
   SqlValue,
   TransactionOptions,
 } from "../dialect.js";
-import { createTableWithIndexStatements } from "../dialect.js";
+import { createTableWithIndexStatements, packedCompareAndSet } from "../dialect.js";
 import type { SqliteTarget } from "../uri.js";
 
 const BUSY_TIMEOUT_MS = 10_000;
@@ -75,18 +75,7 @@ const SQL: DialectSql = {
   rotation: {
     orderKey: "rowid",
     readPacked: { first: packedRead(""), next: packedRead(" AND rowid > ?") },
-    compareAndSetWrappedDeks: (u) => [
-      {
-        sql: COMPARE_AND_SET_WRAPPED_DEKS,
-        params: [
-          u.newWrappedDeks,
-          u.newVersion,
-          JSON.stringify(u.keys),
-          u.oldVersion,
-          u.oldWrappedDeks,
-        ],
-      },
-    ],
+    compareAndSetWrappedDeks: (u) => packedCompareAndSet(COMPARE_AND_SET_WRAPPED_DEKS, u),
   },
 };
 
