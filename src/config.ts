@@ -7,39 +7,36 @@
 import { readFileSync, statSync } from "node:fs";
 import { homedir } from "node:os";
 import { delimiter } from "node:path";
+import {
+  CRYPTO_KEK_PASSPHRASE_ENV_VAR,
+  CRYPTO_KEK_VERSION_ENV_VAR,
+  MAX_KEK_VERSION,
+} from "./crypto/constants.js";
+import { validateKekVersion } from "./crypto/kek.js";
 import { invalidParameter } from "./errors.js";
 
-/** An environment: variable name → value. */
+/**
+ * An environment: variable name → value. Every reader here takes one, and reads the process
+ * environment when given `undefined` — so code elsewhere passes the caller's environment (or
+ * nothing) along and never touches `process.env` itself.
+ */
 export type Env = Readonly<Record<string, string | undefined>>;
 
-/** The process environment, for callers that need to pass it on. */
-export function processEnv(): Env {
+/**
+ * The process environment, for the CLI's composition root only (`cli/main.ts` hands it to the
+ * commands as their `io.env`; a lint rule keeps every other module from importing this).
+ */
+export function processEnvForCli(): Env {
   return process.env;
 }
 
-export const CRYPTO_KEK_PASSPHRASE_ENV_VAR = "MLFLOW_CRYPTO_KEK_PASSPHRASE";
-export const CRYPTO_KEK_PASSPHRASE_FILE_ENV_VAR = "MLFLOW_CRYPTO_KEK_PASSPHRASE_FILE";
-export const CRYPTO_KEK_VERSION_ENV_VAR = "MLFLOW_CRYPTO_KEK_VERSION";
-
-const MAX_KEK_VERSION = 0xffffffff;
-
-/**
- * Validates a KEK version: an integer 0 … 4294967295 (it is folded into the salt as uint32 BE).
- * `source` names the argument or variable in the error message.
- */
-export function validateKekVersion(value: unknown, source: string): number {
-  if (
-    typeof value !== "number" ||
-    !Number.isInteger(value) ||
-    value < 0 ||
-    value > MAX_KEK_VERSION
-  ) {
-    throw invalidParameter(
-      `${source} must be an integer between 0 and ${MAX_KEK_VERSION}, got ${describe(value)}`,
-    );
-  }
-  return value;
+/** `env` with some variables replaced (the process environment when `env` is undefined). */
+export function overlayEnv(env: Env | undefined, overrides: Env): Env {
+  return { ...(env ?? process.env), ...overrides };
 }
+
+export { CRYPTO_KEK_PASSPHRASE_ENV_VAR, CRYPTO_KEK_VERSION_ENV_VAR };
+export const CRYPTO_KEK_PASSPHRASE_FILE_ENV_VAR = "MLFLOW_CRYPTO_KEK_PASSPHRASE_FILE";
 
 /** Parses the text of a KEK-version variable (decimal digits, surrounding blanks allowed). */
 export function parseKekVersion(raw: string, source: string): number {
@@ -67,7 +64,7 @@ export function readSecretFile(path: string, source: string): string {
  * `MLFLOW_CRYPTO_KEK_PASSPHRASE_FILE`. Returns `undefined` when neither is set or the value is
  * empty (the caller decides between MLflow's default passphrase and an error).
  */
-export function readKekPassphrase(env: Env = process.env): string | undefined {
+export function readKekPassphrase(env: Env | undefined = process.env): string | undefined {
   const direct = env[CRYPTO_KEK_PASSPHRASE_ENV_VAR];
   const file = env[CRYPTO_KEK_PASSPHRASE_FILE_ENV_VAR];
   if (direct && file) {
@@ -81,16 +78,10 @@ export function readKekPassphrase(env: Env = process.env): string | undefined {
 }
 
 /** The current KEK version from `MLFLOW_CRYPTO_KEK_VERSION` (default 1). */
-export function readKekVersion(env: Env = process.env): number {
+export function readKekVersion(env: Env | undefined = process.env): number {
   const raw = env[CRYPTO_KEK_VERSION_ENV_VAR];
   if (raw === undefined || raw === "") return 1;
   return parseKekVersion(raw, CRYPTO_KEK_VERSION_ENV_VAR);
-}
-
-function describe(value: unknown): string {
-  if (typeof value === "number") return String(value);
-  if (typeof value === "string") return `'${truncate(value)}'`;
-  return typeof value;
 }
 
 function truncate(text: string): string {
@@ -105,7 +96,7 @@ export const BACKEND_STORE_URI_ENV_VAR = "MLFLOW_BACKEND_STORE_URI";
 export const KEYRING_FILE_ENV_VAR = "MLFLOW_SECRETS_KEYRING_FILE";
 
 /** `MLFLOW_BACKEND_STORE_URI`, or undefined when unset or empty. */
-export function readBackendStoreUri(env: Env = process.env): string | undefined {
+export function readBackendStoreUri(env: Env | undefined = process.env): string | undefined {
   return env[BACKEND_STORE_URI_ENV_VAR] || undefined;
 }
 
@@ -135,7 +126,7 @@ function isLooselyReadable(path: string): boolean {
  * `{"keks": [{"version": 1, "passphrase": "…"}, {"version": 2, "passphrase_file": "/run/secrets/kek2"}]}`.
  * Messages name the file and the entry, never a passphrase.
  */
-export function readKeyringFile(env: Env = process.env): KeyringFile | undefined {
+export function readKeyringFile(env: Env | undefined = process.env): KeyringFile | undefined {
   const path = env[KEYRING_FILE_ENV_VAR];
   if (!path) return undefined;
   const source = `${KEYRING_FILE_ENV_VAR} '${path}'`;
@@ -195,13 +186,13 @@ export function readKeyringFile(env: Env = process.env): KeyringFile | undefined
 export const DEBUG_ENV_VAR = "MLFLOW_SECRETS_DEBUG";
 
 /** `MLFLOW_TRACKING_URI` when it is an http(s) URL (a server to talk to), else undefined. */
-export function readHttpTrackingUri(env: Env = process.env): string | undefined {
+export function readHttpTrackingUri(env: Env | undefined = process.env): string | undefined {
   const uri = env[TRACKING_URI_ENV_VAR];
   return uri && /^https?:\/\//i.test(uri) ? uri : undefined;
 }
 
 /** True when `MLFLOW_SECRETS_DEBUG=1`: errors print their stack trace. */
-export function readDebug(env: Env = process.env): boolean {
+export function readDebug(env: Env | undefined = process.env): boolean {
   return env[DEBUG_ENV_VAR] === "1";
 }
 
@@ -266,16 +257,17 @@ export const HTTP_REQUEST_DEFAULTS = Object.freeze({
 export const DEFAULT_AWS_SIGV4_SERVICE = "execute-api";
 
 /** A variable's value, `undefined` when unset or empty (an empty value means "not set"). */
-export function readEnvString(env: Env, name: string): string | undefined {
-  const value = env[name];
+export function readEnvString(env: Env | undefined, name: string): string | undefined {
+  const value = (env ?? process.env)[name];
   return value === undefined || value === "" ? undefined : value;
 }
 
 /**
- * Parses a boolean as MLflow does: `true`, `false`, `1` or `0` in any case (surrounding blanks
- * ignored). Anything else is an error naming the variable.
+ * The one boolean parser of the package (variables, ini files and flags alike): MLflow's
+ * vocabulary, `true`, `false`, `1` or `0` in any case (surrounding blanks ignored). Anything else
+ * is an error naming `name` (the variable, file entry or flag).
  */
-export function parseBooleanEnv(raw: string, name: string): boolean {
+export function parseBoolean(raw: string, name: string): boolean {
   const text = raw.trim().toLowerCase();
   if (text === "true" || text === "1") return true;
   if (text === "false" || text === "0") return false;
@@ -293,13 +285,13 @@ function quoteSetting(raw: string): string {
 }
 
 /** A boolean variable, `defaultValue` when unset or empty. */
-export function readBooleanEnv(env: Env, name: string, defaultValue: boolean): boolean {
+export function readBooleanEnv(env: Env | undefined, name: string, defaultValue: boolean): boolean {
   const raw = readEnvString(env, name);
-  return raw === undefined ? defaultValue : parseBooleanEnv(raw, name);
+  return raw === undefined ? defaultValue : parseBoolean(raw, name);
 }
 
 function readNumberEnv(
-  env: Env,
+  env: Env | undefined,
   name: string,
   defaultValue: number,
   kind: "integer" | "number",
@@ -338,7 +330,7 @@ export interface TrackingEnv {
  * Reads the tracking variables; booleans are parsed (an error names a bad variable). Setting both
  * `MLFLOW_TRACKING_TOKEN` and `MLFLOW_TRACKING_TOKEN_FILE` is an error.
  */
-export function readTrackingEnv(env: Env = process.env): TrackingEnv {
+export function readTrackingEnv(env: Env | undefined = process.env): TrackingEnv {
   const token = readEnvString(env, TRACKING_TOKEN_ENV_VAR);
   const tokenFile = readEnvString(env, TRACKING_TOKEN_FILE_ENV_VAR);
   if (token !== undefined && tokenFile !== undefined) {
@@ -378,10 +370,12 @@ export interface HttpRequestEnv {
 }
 
 /**
- * Reads and validates the HTTP variables (MLflow's defaults: 7 retries, factor 2, jitter 1.0,
- * 120 s timeout, `Retry-After` respected, redirects followed). Every error names its variable.
+ * Reads the HTTP variables (MLflow's defaults: 7 retries, factor 2, jitter 1.0, 120 s timeout,
+ * `Retry-After` respected, redirects followed); a value that is not a number is an error naming
+ * its variable. The ranges are the client's rules (`client/retry.ts`), checked where the
+ * settings are applied.
  */
-export function readHttpRequestEnv(env: Env = process.env): HttpRequestEnv {
+export function readHttpRequestEnv(env: Env | undefined = process.env): HttpRequestEnv {
   const d = HTTP_REQUEST_DEFAULTS;
   const maxRetriesLimit = readNumberEnv(
     env,
@@ -414,10 +408,6 @@ export function readHttpRequestEnv(env: Env = process.env): HttpRequestEnv {
     d.timeoutSeconds,
     "number",
   );
-  validateMaxRetries(maxRetries, maxRetriesLimit, HTTP_REQUEST_MAX_RETRIES_ENV_VAR);
-  validateBackoffFactor(backoffFactor, backoffFactorLimit, HTTP_REQUEST_BACKOFF_FACTOR_ENV_VAR);
-  validateBackoffJitter(backoffJitter, HTTP_REQUEST_BACKOFF_JITTER_ENV_VAR);
-  validateTimeoutSeconds(timeoutSeconds, HTTP_REQUEST_TIMEOUT_ENV_VAR);
   return Object.freeze({
     maxRetries,
     backoffFactor,
@@ -434,80 +424,6 @@ export function readHttpRequestEnv(env: Env = process.env): HttpRequestEnv {
   });
 }
 
-function fromSource(source: string | undefined): string {
-  return source ? ` (set by ${source})` : "";
-}
-
-/** MLflow's rule: 0 ≤ maxRetries < limit (10 unless `_MLFLOW_HTTP_REQUEST_MAX_RETRIES_LIMIT`). */
-export function validateMaxRetries(value: number, limit: number, source?: string): number {
-  if (limit < 0) {
-    throw invalidParameter(
-      `The current maximum retry limit is invalid (${limit}). Cannot be negative.`,
-    );
-  }
-  if (!Number.isInteger(value)) {
-    throw invalidParameter(
-      `The max_retries value must be an integer. Got ${value}${fromSource(source)}`,
-    );
-  }
-  if (value >= limit) {
-    throw invalidParameter(
-      `The configured max_retries value (${value}) is in excess of the maximum allowable retries (${limit})${fromSource(source)}`,
-    );
-  }
-  if (value < 0) {
-    throw invalidParameter(
-      `The max_retries value must be either 0 a positive integer. Got ${value}${fromSource(source)}`,
-    );
-  }
-  return value;
-}
-
-/** MLflow's rule: 0 ≤ backoffFactor < limit (120 unless `_MLFLOW_HTTP_REQUEST_MAX_BACKOFF_FACTOR_LIMIT`). */
-export function validateBackoffFactor(value: number, limit: number, source?: string): number {
-  if (limit < 0) {
-    throw invalidParameter(
-      `The current maximum backoff factor limit is invalid (${limit}). Cannot be negative.`,
-    );
-  }
-  if (!Number.isFinite(value)) {
-    throw invalidParameter(
-      `The backoff_factor value must be a number. Got ${value}${fromSource(source)}`,
-    );
-  }
-  if (value >= limit) {
-    throw invalidParameter(
-      `The configured backoff_factor value (${value}) is in excess of the maximum allowable backoff_factor limit (${limit})${fromSource(source)}`,
-    );
-  }
-  if (value < 0) {
-    throw invalidParameter(
-      `The backoff_factor value must be either 0 a positive integer. Got ${value}${fromSource(source)}`,
-    );
-  }
-  return value;
-}
-
-/** The jitter is a non-negative number of seconds. */
-export function validateBackoffJitter(value: number, source?: string): number {
-  if (!Number.isFinite(value) || value < 0) {
-    throw invalidParameter(
-      `The backoff_jitter value must be 0 or a positive number. Got ${value}${fromSource(source)}`,
-    );
-  }
-  return value;
-}
-
-/** The timeout is a positive number of seconds. */
-export function validateTimeoutSeconds(value: number, source?: string): number {
-  if (!Number.isFinite(value) || value <= 0) {
-    throw invalidParameter(
-      `The request timeout must be a positive number of seconds. Got ${value}${fromSource(source)}`,
-    );
-  }
-  return value;
-}
-
 /** The `DATABRICKS_*` variables MLflow's legacy resolver reads. */
 export interface DatabricksEnv {
   readonly host?: string;
@@ -522,7 +438,7 @@ export interface DatabricksEnv {
 }
 
 /** Reads the Databricks variables; `DATABRICKS_INSECURE` is parsed as a boolean (MLflow: any non-empty string). */
-export function readDatabricksEnv(env: Env = process.env): DatabricksEnv {
+export function readDatabricksEnv(env: Env | undefined = process.env): DatabricksEnv {
   const insecure = readEnvString(env, DATABRICKS_INSECURE_ENV_VAR);
   return Object.freeze({
     host: readEnvString(env, DATABRICKS_HOST_ENV_VAR)?.trim() || undefined,
@@ -530,7 +446,7 @@ export function readDatabricksEnv(env: Env = process.env): DatabricksEnv {
     username: readEnvString(env, DATABRICKS_USERNAME_ENV_VAR),
     password: readEnvString(env, DATABRICKS_PASSWORD_ENV_VAR),
     insecure:
-      insecure === undefined ? undefined : parseBooleanEnv(insecure, DATABRICKS_INSECURE_ENV_VAR),
+      insecure === undefined ? undefined : parseBoolean(insecure, DATABRICKS_INSECURE_ENV_VAR),
     clientId: readEnvString(env, DATABRICKS_CLIENT_ID_ENV_VAR),
     clientSecret: readEnvString(env, DATABRICKS_CLIENT_SECRET_ENV_VAR),
     configFile: readEnvString(env, DATABRICKS_CONFIG_FILE_ENV_VAR),
@@ -554,7 +470,7 @@ export interface AwsEnv {
 }
 
 /** Reads the AWS variables. */
-export function readAwsEnv(env: Env = process.env): AwsEnv {
+export function readAwsEnv(env: Env | undefined = process.env): AwsEnv {
   const region = readEnvString(env, "AWS_REGION")?.trim() || undefined;
   const defaultRegion = readEnvString(env, "AWS_DEFAULT_REGION")?.trim() || undefined;
   return Object.freeze({
@@ -571,7 +487,9 @@ export function readAwsEnv(env: Env = process.env): AwsEnv {
 }
 
 /** The kubeconfig files named by `KUBECONFIG` (path-list), or `undefined` when unset. */
-export function readKubeconfigPaths(env: Env = process.env): readonly string[] | undefined {
+export function readKubeconfigPaths(
+  env: Env | undefined = process.env,
+): readonly string[] | undefined {
   const raw = readEnvString(env, "KUBECONFIG");
   if (raw === undefined) return undefined;
   const paths = raw.split(delimiter).filter((p) => p !== "");
@@ -579,7 +497,7 @@ export function readKubeconfigPaths(env: Env = process.env): readonly string[] |
 }
 
 /** The user's home directory: `HOME` (or `USERPROFILE`) from `env`, else the OS's answer. */
-export function resolveHomeDir(env: Env = process.env): string {
+export function resolveHomeDir(env: Env | undefined = process.env): string {
   return readEnvString(env, "HOME") ?? readEnvString(env, "USERPROFILE") ?? homedir();
 }
 // ---------------------------------------------------------------------------------------------
@@ -591,61 +509,34 @@ export const ADMIN_PASSWORD_ENV_VAR = "MLFLOW_SECRETS_ADMIN_PASSWORD";
 export const DEFAULT_PERMISSION_ENV_VAR = "MLFLOW_SECRETS_DEFAULT_PERMISSION";
 export const USERS_CAN_CREATE_ENV_VAR = "MLFLOW_SECRETS_USERS_CAN_CREATE";
 
-/** Per-secret permission names (MLflow's, plus `USE`), lowest first. */
-export const PERMISSION_NAMES = ["NO_PERMISSIONS", "READ", "USE", "EDIT", "MANAGE"] as const;
-export type PermissionName = (typeof PERMISSION_NAMES)[number];
-
 /** The server's settings that come from the environment. */
 export interface ServerEnvSettings {
   /** The first admin's name (`MLFLOW_SECRETS_ADMIN_USERNAME`, default `admin`). */
   adminUsername: string;
   /** The first admin's password; undefined = generate one and print it once. */
   adminPassword: string | undefined;
-  /** What users get on secrets they have no grant for (default `READ`). */
-  defaultPermission: PermissionName;
+  /**
+   * `MLFLOW_SECRETS_DEFAULT_PERMISSION` as set (undefined when unset): a permission name, which
+   * the domain's `parsePermissionName` validates where the setting is applied.
+   */
+  defaultPermission: string | undefined;
   /** Whether non-admins may create secrets (default false). */
   usersCanCreate: boolean;
 }
 
-/** Parses a permission name (case-insensitive); `source` names the variable or field. */
-export function parsePermissionName(raw: string, source: string): PermissionName {
-  const name = raw.trim().toUpperCase();
-  const found = PERMISSION_NAMES.find((p) => p === name);
-  if (found === undefined) {
-    throw invalidParameter(
-      `${source} must be one of ${PERMISSION_NAMES.join(", ")}, got '${truncate(raw)}'`,
-    );
-  }
-  return found;
-}
-
-function parseBoolean(raw: string, source: string): boolean {
-  const text = raw.trim().toLowerCase();
-  if (["true", "1", "yes", "on"].includes(text)) return true;
-  if (["false", "0", "no", "off", ""].includes(text)) return false;
-  throw invalidParameter(`${source} must be true or false, got '${truncate(raw)}'`);
-}
-
 /**
- * The server's environment settings, validated. Messages name the variable, never a password.
+ * The server's environment settings. Messages name the variable, never a password.
  *
  * @example
  * ```ts
- * readServerEnvSettings({ MLFLOW_SECRETS_DEFAULT_PERMISSION: "NO_PERMISSIONS" }).defaultPermission;
- * // "NO_PERMISSIONS"
+ * readServerEnvSettings({ MLFLOW_SECRETS_USERS_CAN_CREATE: "true" }).usersCanCreate; // true
  * ```
  */
-export function readServerEnvSettings(env: Env = process.env): ServerEnvSettings {
-  const adminUsername = env[ADMIN_USERNAME_ENV_VAR] || "admin";
-  const adminPassword = env[ADMIN_PASSWORD_ENV_VAR] || undefined;
-  const rawPermission = env[DEFAULT_PERMISSION_ENV_VAR];
-  const rawCreate = env[USERS_CAN_CREATE_ENV_VAR];
+export function readServerEnvSettings(env: Env | undefined = process.env): ServerEnvSettings {
   return Object.freeze({
-    adminUsername,
-    adminPassword,
-    defaultPermission: rawPermission
-      ? parsePermissionName(rawPermission, DEFAULT_PERMISSION_ENV_VAR)
-      : "READ",
-    usersCanCreate: rawCreate ? parseBoolean(rawCreate, USERS_CAN_CREATE_ENV_VAR) : false,
+    adminUsername: readEnvString(env, ADMIN_USERNAME_ENV_VAR) ?? "admin",
+    adminPassword: readEnvString(env, ADMIN_PASSWORD_ENV_VAR),
+    defaultPermission: readEnvString(env, DEFAULT_PERMISSION_ENV_VAR),
+    usersCanCreate: readBooleanEnv(env, USERS_CAN_CREATE_ENV_VAR, false),
   });
 }

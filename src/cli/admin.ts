@@ -5,16 +5,17 @@
  */
 import { userInfo } from "node:os";
 import { Option, type Command } from "commander";
-import { createPasswordHasher } from "../server/auth/passwords.js";
-import { createAuditService, type AuditService } from "../server/services/audit.js";
-import { databaseOf, type CallContext } from "../server/services/context.js";
+import { createPasswordHasher } from "../domain/users/passwords.js";
+import { createAuditService, type AuditService } from "../domain/audit/service.js";
+import { databaseOf, type CallContext } from "../domain/context.js";
 import {
   createPermissionsService,
   type PermissionsService,
-} from "../server/services/permissions.js";
-import { createTokensService, type TokensService } from "../server/services/tokens.js";
-import { createUsersService, type UsersService } from "../server/services/users.js";
-import { readServerEnvSettings } from "../config.js";
+} from "../domain/permissions/service.js";
+import { createTokensService, type TokensService } from "../domain/tokens/service.js";
+import { createUsersService, type UsersService } from "../domain/users/service.js";
+import { readServerSettings } from "./settings.js";
+import { DOMAIN_MIGRATIONS } from "../domain/schema.js";
 import { openSecretStore } from "../store/index.js";
 import { usageError } from "./errors.js";
 import { isInteractive, readAll, type CliIo } from "./io.js";
@@ -68,12 +69,13 @@ export async function withAdmin<T>(
   io: CliIo,
   fn: (services: AdminServices) => Promise<T>,
 ): Promise<T> {
-  const settings = readServerEnvSettings(io.env);
+  const settings = readServerSettings(io.env);
   // Nothing here decrypts: a wrong KEK must not stop user administration.
   const store = await openSecretStore({
     ...(options.backendStoreUri ? { uri: options.backendStoreUri } : {}),
     env: io.env,
     verifyKeyring: false,
+    migrations: DOMAIN_MIGRATIONS,
   });
   try {
     const database = databaseOf(store);

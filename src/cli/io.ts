@@ -3,6 +3,9 @@
  * receive it, so tests drive them with in-memory streams and scripted answers.
  */
 import type { Env } from "../config.js";
+import type { Prompts } from "../prompts.js";
+
+export type { Prompts };
 
 export interface OutputStream {
   write(chunk: string): unknown;
@@ -11,13 +14,6 @@ export interface OutputStream {
 
 export interface InputStream extends AsyncIterable<string | Buffer> {
   isTTY?: boolean;
-}
-
-/** Interactive questions; hidden input never echoes. */
-export interface Prompts {
-  text(message: string): Promise<string>;
-  password(message: string): Promise<string>;
-  confirm(message: string, defaultValue?: boolean): Promise<boolean>;
 }
 
 export interface CliIo {

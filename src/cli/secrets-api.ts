@@ -3,16 +3,14 @@
  * the body the server would send. Two implementations: directly on a database, or through a
  * server (MLflow's gateway-secrets REST API).
  */
-import { readBackendStoreUri, readHttpTrackingUri, readServerEnvSettings } from "../config.js";
-import type { CallContext } from "../server/services/context.js";
-import { createSecretsService, type SecretsService } from "../server/services/secrets.js";
+import { readBackendStoreUri, readHttpTrackingUri } from "../config.js";
+import { readServerSettings } from "./settings.js";
+import type { CallContext } from "../domain/context.js";
+import { createSecretsService, type SecretsService } from "../domain/secrets/service.js";
+import { DOMAIN_MIGRATIONS } from "../domain/schema.js";
 import { cliContext } from "./admin.js";
-import {
-  openSecretStore,
-  toRestSecretInfo,
-  type RestSecretInfo,
-  type SecretStore,
-} from "../store/index.js";
+import { toRestSecretInfo, type RestSecretInfo } from "../rest/views.js";
+import { openSecretStore, type SecretStore } from "../store/index.js";
 import type { CliIo } from "./io.js";
 
 export interface SecretsApi {
@@ -73,8 +71,12 @@ export class DirectSecretsApi implements SecretsApi {
     io: CliIo,
     workspace?: string,
   ): Promise<DirectSecretsApi> {
-    const settings = readServerEnvSettings(io.env);
-    const store = await openSecretStore({ ...(uri ? { uri } : {}), env: io.env });
+    const settings = readServerSettings(io.env);
+    const store = await openSecretStore({
+      ...(uri ? { uri } : {}),
+      env: io.env,
+      migrations: DOMAIN_MIGRATIONS,
+    });
     const service = createSecretsService({
       store,
       defaultPermission: settings.defaultPermission,

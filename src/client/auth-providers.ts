@@ -30,7 +30,7 @@ export interface AuthRequest {
 /** What a provider may use besides the request. */
 export interface AuthContext {
   /** The environment the request was resolved from. */
-  readonly env: Env;
+  readonly env: Env | undefined;
 }
 
 /** A named way to authenticate requests (MLflow's `RequestAuthProvider`). */

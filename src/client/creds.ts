@@ -18,7 +18,6 @@ import {
   TRACKING_TOKEN_FILE_ENV_VAR,
   TRACKING_USERNAME_ENV_VAR,
   WORKSPACE_ENV_VAR,
-  processEnv,
   readEnvString,
   readTrackingEnv,
   resolveHomeDir,
@@ -64,7 +63,7 @@ export interface ResolvedHostCreds {
 }
 
 /** `~/.mlflow/credentials`, with the home directory from `env` (`HOME`) or the OS. */
-export function mlflowCredentialsPath(env: Env = processEnv()): string {
+export function mlflowCredentialsPath(env?: Env): string {
   return join(resolveHomeDir(env), ".mlflow", "credentials");
 }
 
@@ -95,7 +94,7 @@ interface Sourced {
 }
 
 async function resolveUsernamePassword(
-  env: Env,
+  env: Env | undefined,
   credentialsPath: string,
 ): Promise<{ username: Sourced; password: Sourced }> {
   const fromEnv = readTrackingEnv(env);
@@ -129,7 +128,7 @@ async function resolveUsernamePassword(
  * ```
  */
 export async function readMlflowCreds(options: ReadMlflowCredsOptions = {}): Promise<MlflowCreds> {
-  const env = options.env ?? processEnv();
+  const env = options.env;
   const path = options.credentialsPath ?? mlflowCredentialsPath(env);
   const { username, password } = await resolveUsernamePassword(env, path);
   const out: MlflowCreds = {};
@@ -141,7 +140,7 @@ export async function readMlflowCreds(options: ReadMlflowCredsOptions = {}): Pro
 /** Resolves credentials for an `http(s)://` tracking URI, with the origin of every field. */
 async function resolveMlflowCreds(
   trackingUri: string,
-  env: Env,
+  env: Env | undefined,
   credentialsPath: string,
 ): Promise<ResolvedHostCreds> {
   const tracking = readTrackingEnv(env);
@@ -193,7 +192,7 @@ export async function resolveHostCreds(
   trackingUri: string,
   options: { env?: Env; credentialsPath?: string } = {},
 ): Promise<ResolvedHostCreds> {
-  const env = options.env ?? processEnv();
+  const env = options.env;
   const uri = typeof trackingUri === "string" ? trackingUri.trim() : "";
   if (uri === "") throw invalidParameter("A tracking URI is required");
   if (isDatabricksUri(uri)) return resolveDatabricksCreds(uri, env);

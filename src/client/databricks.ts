@@ -15,7 +15,7 @@ import {
   DATABRICKS_PASSWORD_ENV_VAR,
   DATABRICKS_TOKEN_ENV_VAR,
   DATABRICKS_USERNAME_ENV_VAR,
-  parseBooleanEnv,
+  parseBoolean,
   readDatabricksEnv,
   resolveHomeDir,
   type Env,
@@ -61,12 +61,12 @@ export function parseDatabricksUri(uri: string): { profile: string | undefined }
 }
 
 /** `DATABRICKS_CONFIG_FILE`, else `~/.databrickscfg`. */
-export function databricksConfigPath(env: Env): string {
+export function databricksConfigPath(env: Env | undefined): string {
   return readDatabricksEnv(env).configFile ?? join(resolveHomeDir(env), ".databrickscfg");
 }
 
 /** The profile to use: the URI's, else `DATABRICKS_CONFIG_PROFILE`, else `DEFAULT`. */
-export function databricksProfileName(env: Env, uriProfile?: string): string {
+export function databricksProfileName(env: Env | undefined, uriProfile?: string): string {
   return uriProfile ?? readDatabricksEnv(env).configProfile ?? DEFAULT_DATABRICKS_PROFILE;
 }
 
@@ -133,7 +133,10 @@ function unsupportedAuth(source: string): Error {
 }
 
 /** Resolves credentials for a Databricks tracking URI, with the origin of every field. */
-export async function resolveDatabricksCreds(uri: string, env: Env): Promise<ResolvedHostCreds> {
+export async function resolveDatabricksCreds(
+  uri: string,
+  env: Env | undefined,
+): Promise<ResolvedHostCreds> {
   const { profile: uriProfile } = parseDatabricksUri(uri);
   const vars = readDatabricksEnv(env);
   const fromEnv: DatabricksConfig = {
@@ -175,7 +178,7 @@ export async function resolveDatabricksCreds(uri: string, env: Env): Promise<Res
     insecure:
       insecureRaw === undefined || insecureRaw === ""
         ? undefined
-        : parseBooleanEnv(insecureRaw, `${where} insecure`),
+        : parseBoolean(insecureRaw, `${where} insecure`),
     clientId: options.get("client_id") || undefined,
     authType: options.get("auth_type") || undefined,
   };

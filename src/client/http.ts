@@ -10,19 +10,17 @@ import type { IncomingMessage } from "node:http";
 import { Readable } from "node:stream";
 import { setTimeout as sleepFor } from "node:timers/promises";
 import {
+  HTTP_REQUEST_BACKOFF_FACTOR_ENV_VAR,
+  HTTP_REQUEST_BACKOFF_JITTER_ENV_VAR,
+  HTTP_REQUEST_MAX_RETRIES_ENV_VAR,
   HTTP_REQUEST_TIMEOUT_ENV_VAR,
   TRACKING_AUTH_PROVIDER_MODULE_ENV_VAR,
   TRACKING_TOKEN_FILE_ENV_VAR,
   DEFAULT_AWS_SIGV4_SERVICE,
   HTTP_REQUEST_DEFAULTS,
-  processEnv,
   readEnvString,
   readHttpRequestEnv,
   readSecretFile,
-  validateBackoffFactor,
-  validateBackoffJitter,
-  validateMaxRetries,
-  validateTimeoutSeconds,
   type Env,
 } from "../config.js";
 import { MlflowSecretsError, RestError, invalidParameter, type AnyErrorCode } from "../errors.js";
@@ -36,6 +34,10 @@ import {
   RETRY_STATUS_CODES,
   backoffSeconds,
   parseRetryAfter,
+  validateBackoffFactor,
+  validateBackoffJitter,
+  validateMaxRetries,
+  validateTimeoutSeconds,
 } from "./retry.js";
 import {
   RequestTimeoutError,
@@ -113,17 +115,36 @@ interface Settings {
   allowRedirects: boolean;
 }
 
-function resolveSettings(options: HttpRequestOptions, env: Env): Settings {
+/**
+ * The request's settings: options first, then the variables. A bad value is refused naming the
+ * variable it came from (an option's error names the value only).
+ */
+function resolveSettings(options: HttpRequestOptions, env: Env | undefined): Settings {
   const fromEnv = readHttpRequestEnv(env);
-  const maxRetries = options.maxRetries ?? fromEnv.maxRetries;
-  const backoffFactor = options.backoffFactor ?? fromEnv.backoffFactor;
-  validateMaxRetries(maxRetries, fromEnv.maxRetriesLimit);
-  validateBackoffFactor(backoffFactor, fromEnv.backoffFactorLimit);
+  const source = (option: unknown, variable: string) =>
+    option === undefined ? variable : undefined;
+  const maxRetries = validateMaxRetries(
+    options.maxRetries ?? fromEnv.maxRetries,
+    fromEnv.maxRetriesLimit,
+    source(options.maxRetries, HTTP_REQUEST_MAX_RETRIES_ENV_VAR),
+  );
+  const backoffFactor = validateBackoffFactor(
+    options.backoffFactor ?? fromEnv.backoffFactor,
+    fromEnv.backoffFactorLimit,
+    source(options.backoffFactor, HTTP_REQUEST_BACKOFF_FACTOR_ENV_VAR),
+  );
   return {
     maxRetries,
     backoffFactor,
-    backoffJitter: validateBackoffJitter(options.backoffJitter ?? fromEnv.backoffJitter),
-    timeoutMs: validateTimeoutSeconds(options.timeoutSeconds ?? fromEnv.timeoutSeconds) * 1000,
+    backoffJitter: validateBackoffJitter(
+      options.backoffJitter ?? fromEnv.backoffJitter,
+      source(options.backoffJitter, HTTP_REQUEST_BACKOFF_JITTER_ENV_VAR),
+    ),
+    timeoutMs:
+      validateTimeoutSeconds(
+        options.timeoutSeconds ?? fromEnv.timeoutSeconds,
+        source(options.timeoutSeconds, HTTP_REQUEST_TIMEOUT_ENV_VAR),
+      ) * 1000,
     respectRetryAfterHeader: options.respectRetryAfterHeader ?? fromEnv.respectRetryAfterHeader,
     allowRedirects: options.allowRedirects ?? fromEnv.allowRedirects,
   };
@@ -214,7 +235,7 @@ function currentToken(creds: MlflowHostCreds): string | undefined {
 /** Everything one request needs across attempts and redirects. */
 interface RequestContext {
   readonly creds: MlflowHostCreds;
-  readonly env: Env;
+  readonly env: Env | undefined;
   readonly method: string;
   readonly url: URL;
   readonly userHeaders: Record<string, string>;
@@ -469,7 +490,7 @@ export async function performRequest(
   options: HttpRequestOptions = {},
   clock: HttpClock = realClock,
 ): Promise<PerformedRequest> {
-  const env = options.env ?? processEnv();
+  const env = options.env;
   const settings = resolveSettings(options, env);
   if (typeof method !== "string" || !/^[A-Za-z]+$/.test(method)) {
     throw invalidParameter(`Invalid HTTP method '${String(method)}'`);

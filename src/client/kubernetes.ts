@@ -12,7 +12,7 @@ import { execFile } from "node:child_process";
 import { readFile } from "node:fs/promises";
 import { dirname, isAbsolute, join } from "node:path";
 import { parse as parseYaml } from "yaml";
-import { readKubeconfigPaths, resolveHomeDir, type Env } from "../config.js";
+import { overlayEnv, readKubeconfigPaths, resolveHomeDir, type Env } from "../config.js";
 import { MlflowSecretsError } from "../errors.js";
 import type { AuthContext, AuthRequest, RequestAuthProvider } from "./auth-providers.js";
 
@@ -63,7 +63,7 @@ async function readOptional(path: string): Promise<string | undefined> {
 
 type Named<T> = { name?: string } & T;
 
-async function loadKubeconfig(env: Env): Promise<KubeconfigView> {
+async function loadKubeconfig(env: Env | undefined): Promise<KubeconfigView> {
   const paths = [...(readKubeconfigPaths(env) ?? [join(resolveHomeDir(env), ".kube", "config")])];
   let currentContext: string | undefined;
   const contexts = new Map<string, { user?: string; namespace?: string }>();
@@ -110,7 +110,7 @@ const execCache = new Map<string, { token: string; expiresAt: number }>();
 function runExecPlugin(
   exec: NonNullable<KubeUser["exec"]>,
   baseDir: string,
-  env: Env,
+  env: Env | undefined,
 ): Promise<string> {
   const command = exec.command ?? "";
   const resolved = command.includes("/") && !isAbsolute(command) ? join(baseDir, command) : command;
@@ -118,7 +118,9 @@ function runExecPlugin(
   const cached = execCache.get(key);
   if (cached && cached.expiresAt > Date.now()) return Promise.resolve(cached.token);
   const childEnv: Record<string, string> = {};
-  for (const [name, value] of Object.entries(env)) if (value !== undefined) childEnv[name] = value;
+  for (const [name, value] of Object.entries(overlayEnv(env, {}))) {
+    if (value !== undefined) childEnv[name] = value;
+  }
   for (const { name, value } of exec.env ?? []) childEnv[name] = value;
   childEnv.KUBERNETES_EXEC_INFO = JSON.stringify({
     apiVersion: exec.apiVersion ?? "client.authentication.k8s.io/v1",
@@ -169,7 +171,10 @@ function runExecPlugin(
   });
 }
 
-async function kubeconfigToken(view: KubeconfigView, env: Env): Promise<string | undefined> {
+async function kubeconfigToken(
+  view: KubeconfigView,
+  env: Env | undefined,
+): Promise<string | undefined> {
   const user = view.user;
   if (user === undefined) return undefined;
   if (user.token) return user.token;

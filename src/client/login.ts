@@ -12,11 +12,11 @@
 import {
   DATABRICKS_CONFIG_PROFILE_ENV_VAR,
   TRACKING_URI_ENV_VAR,
-  processEnv,
+  overlayEnv,
   readEnvString,
   type Env,
 } from "../config.js";
-import type { Prompts } from "../cli/io.js";
+import type { Prompts } from "../prompts.js";
 import { MlflowSecretsError, invalidParameter } from "../errors.js";
 import { mlflowCredentialsPath, resolveHostCreds } from "./creds.js";
 import {
@@ -52,7 +52,7 @@ export interface LoginOptions {
 }
 
 /** How `login` checks credentials: resolves when they work, rejects with the reason otherwise. */
-export type CredentialsValidator = (creds: MlflowHostCreds, env: Env) => Promise<void>;
+export type CredentialsValidator = (creds: MlflowHostCreds, env: Env | undefined) => Promise<void>;
 
 /** The checks `login` runs; replaceable for tests. */
 export interface LoginValidators {
@@ -63,7 +63,10 @@ export interface LoginValidators {
 const MAX_PROMPT_ATTEMPTS = 10;
 
 /** MLflow's check: `current_user.me()` (Community Edition: `clusters.list_zones()`). */
-export async function validateDatabricksCreds(creds: MlflowHostCreds, env: Env): Promise<void> {
+export async function validateDatabricksCreds(
+  creds: MlflowHostCreds,
+  env: Env | undefined,
+): Promise<void> {
   const endpoint = creds.host.includes("community")
     ? "/api/2.0/clusters/list-zones"
     : "/api/2.0/preview/scim/v2/Me";
@@ -79,7 +82,10 @@ export async function validateDatabricksCreds(creds: MlflowHostCreds, env: Env):
 }
 
 /** The MLflow auth app's check (our server answers it too): the user can read itself. */
-export async function validateMlflowCreds(creds: MlflowHostCreds, env: Env): Promise<void> {
+export async function validateMlflowCreds(
+  creds: MlflowHostCreds,
+  env: Env | undefined,
+): Promise<void> {
   try {
     await callEndpoint(creds, "/api/2.0/mlflow/users/get", "GET", {
       env,
@@ -101,7 +107,7 @@ const defaultValidators: LoginValidators = {
 };
 
 async function defaultPrompts(): Promise<Prompts> {
-  const { terminalPrompts } = await import("../cli/prompts.js");
+  const { terminalPrompts } = await import("../prompts.js");
   return terminalPrompts();
 }
 
@@ -155,14 +161,14 @@ async function askNonEmpty(ask: () => Promise<string>, what: string): Promise<st
 
 async function databricksLogin(
   options: LoginOptions,
-  env: Env,
+  env: Env | undefined,
   validators: LoginValidators,
   log: (line: string) => void,
 ): Promise<void> {
   const profileName = options.profile ?? databricksProfileName(env);
   const configFile = databricksConfigPath(env);
   // The current credentials, as they would be used for this profile.
-  const current = { ...env, [DATABRICKS_CONFIG_PROFILE_ENV_VAR]: profileName };
+  const current = overlayEnv(env, { [DATABRICKS_CONFIG_PROFILE_ENV_VAR]: profileName });
   try {
     const { creds } = await resolveDatabricksCreds("databricks", current);
     await validators.databricks(creds, env);
@@ -212,7 +218,7 @@ async function databricksLogin(
 
 async function mlflowLogin(
   options: LoginOptions,
-  env: Env,
+  env: Env | undefined,
   validators: LoginValidators,
   log: (line: string) => void,
 ): Promise<void> {
@@ -280,7 +286,7 @@ async function mlflowLogin(
 /** {@link login} with replaceable validators (tests). */
 export async function loginWith(options: LoginOptions, validators: LoginValidators): Promise<void> {
   const backend = options.backend ?? "databricks";
-  const env = options.env ?? processEnv();
+  const env = options.env;
   const log = options.log ?? ((line: string) => void process.stderr.write(`${line}\n`));
   if (backend === "databricks") return databricksLogin(options, env, validators, log);
   if (backend === "mlflow") return mlflowLogin(options, env, validators, log);

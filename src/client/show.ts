@@ -41,7 +41,7 @@ async function readable(path: string): Promise<boolean> {
 
 async function describeAuth(
   resolved: ResolvedHostCreds,
-  env: Env,
+  env: Env | undefined,
   notes: string[],
 ): Promise<string> {
   const { creds } = resolved;

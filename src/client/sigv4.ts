@@ -145,7 +145,7 @@ export async function signRequest(
   }
 }
 
-function sharedFilePaths(env: Env): { credentials: string; config: string } {
+function sharedFilePaths(env: Env | undefined): { credentials: string; config: string } {
   const aws = readAwsEnv(env);
   const home = resolveHomeDir(env) || homedir();
   return {
@@ -164,7 +164,7 @@ export interface ResolvedRegion {
  * The signing region: `AWS_REGION`, else `AWS_DEFAULT_REGION`, else `region` of the profile
  * (`AWS_PROFILE`, else `default`) in the shared config file. `undefined` when none is set.
  */
-export async function resolveAwsRegion(env: Env): Promise<ResolvedRegion | undefined> {
+export async function resolveAwsRegion(env: Env | undefined): Promise<ResolvedRegion | undefined> {
   const aws = readAwsEnv(env);
   if (aws.region !== undefined) return { region: aws.region, source: aws.regionSource! };
   const paths = sharedFilePaths(env);
@@ -191,7 +191,7 @@ const chainCache = new Map<string, CredentialProvider>();
  * SSO, web identity, `credential_process`, container and instance metadata). The chain is cached
  * per profile and files, and refreshes expiring credentials itself.
  */
-export async function resolveAwsCredentials(env: Env): Promise<AwsCredentials> {
+export async function resolveAwsCredentials(env: Env | undefined): Promise<AwsCredentials> {
   const aws = readAwsEnv(env);
   if (aws.accessKeyId && aws.secretAccessKey && aws.profile === undefined) {
     return {
@@ -232,7 +232,7 @@ export async function resolveAwsCredentials(env: Env): Promise<AwsCredentials> {
 export async function signWithEnvironment(
   request: SignableRequest,
   service: string,
-  env: Env,
+  env: Env | undefined,
 ): Promise<void> {
   const region = await resolveAwsRegion(env);
   if (region === undefined) {

@@ -2,7 +2,15 @@
  * MLflow's crypto constants (`mlflow/utils/crypto.py`). Changing any of them breaks
  * compatibility with every database MLflow or this package has written.
  */
-export { CRYPTO_KEK_PASSPHRASE_ENV_VAR, CRYPTO_KEK_VERSION_ENV_VAR } from "../config.js";
+
+/** MLflow's variable for the KEK passphrase (read by the keyring, named in messages here). */
+export const CRYPTO_KEK_PASSPHRASE_ENV_VAR = "MLFLOW_CRYPTO_KEK_PASSPHRASE";
+
+/** MLflow's variable for the current KEK version. */
+export const CRYPTO_KEK_VERSION_ENV_VAR = "MLFLOW_CRYPTO_KEK_VERSION";
+
+/** KEK versions are folded into the salt as uint32 big-endian: 0 … 4294967295. */
+export const MAX_KEK_VERSION = 0xffffffff;
 
 /**
  * The passphrase used when none is configured. Every installation that uses it shares one KEK:

@@ -24,7 +24,7 @@ import {
   type AesKey,
 } from "./aes-gcm.js";
 import { kekInternals, type KekInternals, type KekManager } from "./kek.js";
-import { pythonJsonDumps } from "./python-json.js";
+import { isPlainObject, pythonJsonDumps } from "./python-json.js";
 
 const UNWRAP_FAILURE = "Failed to unwrap DEK: incorrect KEK or corrupted wrapped DEK.";
 const DECRYPT_FAILURE =
@@ -166,12 +166,6 @@ export function encryptPlaintext(
   return { encryptedValue, wrappedDek, kekVersion: kek.kekVersion };
 }
 
-function isPlainObject(value: unknown): value is Record<string, unknown> {
-  if (typeof value !== "object" || value === null || Array.isArray(value)) return false;
-  const proto: unknown = Object.getPrototypeOf(value);
-  return proto === Object.prototype || proto === null;
-}
-
 /**
  * Encrypts a secret with envelope encryption, bound to its id and name (AAD).
  * A string is encrypted as its UTF-8 bytes; an object as Python's
@@ -179,7 +173,7 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
  *
  * @example
  * ```ts
- * const kek = await KekManager.create();
+ * const kek = await KekManager.create({ passphrase: "from your secrets manager" });
  * const { encryptedValue, wrappedDek, kekVersion } =
  *   encryptSecret({ api_key: "sk-..." }, kek, "s-0123…", "openai-prod");
  * ```

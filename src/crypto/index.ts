@@ -6,12 +6,13 @@ export {
   DEFAULT_KEK_PASSPHRASE,
   GCM_NONCE_LENGTH,
   GCM_TAG_LENGTH,
+  MAX_KEK_VERSION,
   MLFLOW_KEK_SALT,
   PBKDF2_ITERATIONS,
   WRAPPED_DEK_LENGTH,
 } from "./constants.js";
 export { decryptWithAesGcm, encryptWithAesGcm } from "./aes-gcm.js";
-export { KekManager, deriveKek, type KekManagerOptions } from "./kek.js";
+export { KekManager, deriveKek, validateKekVersion, type KekManagerOptions } from "./kek.js";
 export {
   createAad,
   decryptSecret,

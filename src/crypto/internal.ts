@@ -11,4 +11,4 @@ export {
   unwrapDekWith,
 } from "./envelope.js";
 export { kekManagerFromKeyBytes } from "./kek.js";
-export { pythonJsonDumps } from "./python-json.js";
+export { isPlainObject, pythonJsonDumps } from "./python-json.js";

@@ -6,16 +6,17 @@
  */
 import { createSecretKey, pbkdf2, type KeyObject } from "node:crypto";
 import { promisify } from "node:util";
-import { readKekPassphrase, readKekVersion, validateKekVersion, type Env } from "../config.js";
 import { MlflowSecretsError, invalidParameter } from "../errors.js";
 import { open, randomPool, releaseRandom, reserveRandom, sealInto } from "./aes-gcm.js";
 import { DekWrapper } from "./dek-wrapper.js";
 import {
   AES_256_KEY_LENGTH,
   CRYPTO_KEK_PASSPHRASE_ENV_VAR,
+  CRYPTO_KEK_VERSION_ENV_VAR,
   GCM_NONCE_LENGTH,
   WRAPPED_DEK_LENGTH,
   DEFAULT_KEK_PASSPHRASE,
+  MAX_KEK_VERSION,
   MLFLOW_KEK_SALT,
   PBKDF2_ITERATIONS,
 } from "./constants.js";
@@ -38,6 +39,35 @@ function warnDefaultPassphraseOnce(): void {
     type: "SecurityWarning",
     code: "MLFLOW_SECRETS_DEFAULT_KEK_PASSPHRASE",
   });
+}
+
+/**
+ * Validates a KEK version: an integer 0 … 4294967295 (it is folded into the salt as uint32 BE).
+ * `source` names the argument or variable in the error message.
+ *
+ * @example
+ * ```ts
+ * validateKekVersion(2, "kekVersion"); // 2
+ * ```
+ */
+export function validateKekVersion(value: unknown, source: string): number {
+  if (
+    typeof value !== "number" ||
+    !Number.isInteger(value) ||
+    value < 0 ||
+    value > MAX_KEK_VERSION
+  ) {
+    const shown =
+      typeof value === "number"
+        ? String(value)
+        : typeof value === "string"
+          ? `'${value.length > 40 ? `${value.slice(0, 40)}…` : value}'`
+          : typeof value;
+    throw invalidParameter(
+      `${source} must be an integer between 0 and ${MAX_KEK_VERSION}, got ${shown}`,
+    );
+  }
+  return value;
 }
 
 /**
@@ -65,14 +95,18 @@ export async function deriveKek(passphrase: string, kekVersion: number): Promise
   );
 }
 
-/** Options of {@link KekManager.create}; omitted fields come from the environment. */
+/**
+ * Options of {@link KekManager.create}. Nothing is read from the environment here: the keyring
+ * (`Keyring.fromEnv`) applies MLflow's variables and passes their values in.
+ */
 export interface KekManagerOptions {
-  /** The passphrase; unset or empty means MLflow's default passphrase (with a one-time warning). */
-  passphrase?: string;
-  /** The version folded into the salt, 0 … 4294967295 (default `MLFLOW_CRYPTO_KEK_VERSION`, else 1). */
+  /**
+   * The passphrase. Empty (or MLflow's `DEFAULT_KEK_PASSPHRASE` itself) means MLflow's shared
+   * default passphrase, with a one-time warning. Required: a KEK is never chosen silently.
+   */
+  passphrase: string;
+  /** The version folded into the salt, 0 … 4294967295 (default 1). */
   kekVersion?: number;
-  /** The environment to read omitted fields from (default: the process environment). */
-  env?: Env;
 }
 
 let internalsOf: (manager: KekManager) => KekInternals;
@@ -121,18 +155,20 @@ export class KekManager {
   }
 
   /** Derives the KEK (once, asynchronously) and returns its manager. */
-  static async create(options: KekManagerOptions = {}): Promise<KekManager> {
-    const env = options.env; // undefined: config reads the process environment
+  static async create(options: KekManagerOptions): Promise<KekManager> {
     const kekVersion =
-      options.kekVersion === undefined
-        ? readKekVersion(env)
-        : validateKekVersion(options.kekVersion, "kekVersion");
-    const passphrase =
-      options.passphrase === undefined ? readKekPassphrase(env) : options.passphrase;
-    if (passphrase !== undefined && typeof passphrase !== "string") {
+      options?.kekVersion === undefined ? 1 : validateKekVersion(options.kekVersion, "kekVersion");
+    const passphrase: unknown = options?.passphrase;
+    if (passphrase === undefined) {
+      throw invalidParameter(
+        `KekManager.create needs { passphrase }; to use ${CRYPTO_KEK_PASSPHRASE_ENV_VAR} and ` +
+          `${CRYPTO_KEK_VERSION_ENV_VAR}, take Keyring.fromEnv().current`,
+      );
+    }
+    if (typeof passphrase !== "string") {
       throw invalidParameter(`passphrase must be a string, got ${typeof passphrase}`);
     }
-    const usingDefault = !passphrase;
+    const usingDefault = passphrase === "" || passphrase === DEFAULT_KEK_PASSPHRASE;
     if (usingDefault) warnDefaultPassphraseOnce();
     const kek = await deriveKek(usingDefault ? DEFAULT_KEK_PASSPHRASE : passphrase, kekVersion);
     return new KekManager(kek, kekVersion, usingDefault);

@@ -3,6 +3,7 @@
  * at most the first 3–4 and the last 4 characters of a value of 8 or more characters.
  * Lengths count Unicode code points (Python `str`), never UTF-16 units, so an emoji is never split.
  */
+import { isPlainObject } from "./python-json.js";
 
 const LONG_PREFIXES = ["ghp_", "gho_", "ghu_"] as const;
 const MIN_MASKED_LENGTH = 8;
@@ -25,12 +26,6 @@ function maskDict(value: Record<string, unknown>): string {
   return chars.length > MAX_DICT_SUMMARY ? `${chars.slice(0, 92).join("")}...>` : summary;
 }
 
-function isDict(value: unknown): value is Record<string, unknown> {
-  if (typeof value !== "object" || value === null || Array.isArray(value)) return false;
-  const proto: unknown = Object.getPrototypeOf(value);
-  return proto === Object.prototype || proto === null;
-}
-
 /**
  * Masks one secret value for display: `sk-...cdef` for a string, a key summary for an object,
  * `***` for anything shorter than 8 characters or of another type.
@@ -43,7 +38,7 @@ function isDict(value: unknown): value is Record<string, unknown> {
  */
 export function maskSecretValue(value: unknown): string {
   if (typeof value === "string") return maskString(value);
-  if (isDict(value)) return maskDict(value);
+  if (isPlainObject(value)) return maskDict(value);
   return "***";
 }
 

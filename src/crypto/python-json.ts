@@ -78,7 +78,12 @@ export function compareCodePoints(a: string, b: string): number {
   return a.length - b.length;
 }
 
-function isPlainObject(value: object): value is Record<string, unknown> {
+/**
+ * A JSON object as Python's `json` sees a dict: a non-null, non-array object whose prototype is
+ * `Object.prototype` or null (class instances, Maps and the like are not).
+ */
+export function isPlainObject(value: unknown): value is Record<string, unknown> {
+  if (typeof value !== "object" || value === null || Array.isArray(value)) return false;
   const proto: unknown = Object.getPrototypeOf(value);
   return proto === Object.prototype || proto === null;
 }

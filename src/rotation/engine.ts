@@ -13,10 +13,10 @@
  * Re-wrapping runs in a worker thread for large tables, overlapping with reading the next batch
  * and writing the previous one.
  */
-import type { KekManager } from "../crypto/index.js";
+import { WRAPPED_DEK_LENGTH, type KekManager } from "../crypto/index.js";
 import { unwrapDekWith } from "../crypto/internal.js";
 import { MlflowSecretsError, invalidParameter } from "../errors.js";
-import type { PackedBatchRow, SqlExecutor, SqlStatement } from "../store/dialect.js";
+import type { PackedBatchRow, RotationSql, SqlExecutor, SqlStatement } from "../store/dialect.js";
 import { Keyring } from "../store/keyring.js";
 import { openSecretStore } from "../store/open.js";
 import type { SecretStore } from "../store/secret-store.js";
@@ -28,7 +28,6 @@ import {
   type Rewrapper,
 } from "./rewrap.js";
 
-const WRAPPED_DEK_LENGTH = 60;
 /** Rows per batch unless told otherwise. */
 export const DEFAULT_BATCH_SIZE = 2000;
 export const MAX_BATCH_SIZE = 50_000;
@@ -158,9 +157,8 @@ interface Plan {
   oldKek: KekManager;
   newKek: KekManager;
   batchSize: number;
-  readFirst: string;
-  readNext: string;
-  orderKey: string;
+  /** Every statement the rotation runs (the dialect's). */
+  sql: RotationSql;
 }
 
 function checkOptions(options: RotateKekOptions): {
@@ -189,7 +187,7 @@ async function readBatch(db: SqlExecutor, plan: Plan, after: Batch | undefined):
   const params: (string | number)[] = after
     ? [plan.oldKek.kekVersion, after.keys[after.keys.length - 1]!, plan.batchSize]
     : [plan.oldKek.kekVersion, plan.batchSize];
-  const packed = plan.store.dialect.sql.rotation.readPacked;
+  const packed = plan.sql.readPacked;
   if (packed !== undefined) {
     const row = await db.get<PackedBatchRow>(after ? packed.next : packed.first, params);
     const n = Number(row?.n ?? 0);
@@ -205,7 +203,7 @@ async function readBatch(db: SqlExecutor, plan: Plan, after: Batch | undefined):
     // A wrapped DEK of the wrong length: read the batch row by row to say which.
   }
   const rows = await db.all<{ rotation_key: string | number; wrapped_dek: Buffer }>(
-    after ? plan.readNext : plan.readFirst,
+    after ? plan.sql.readRows.next : plan.sql.readRows.first,
     params,
   );
   const keys: (string | number)[] = new Array<string | number>(rows.length);
@@ -226,16 +224,13 @@ async function describeRow(
   plan: Plan,
   key: string | number,
 ): Promise<{ secretId: string; secretName: string }> {
-  const row = await db.get<{ secret_id: string; secret_name: string }>(
-    `SELECT secret_id, secret_name FROM secrets WHERE ${plan.orderKey} = ?`,
-    [key],
-  );
+  const row = await db.get<{ secret_id: string; secret_name: string }>(plan.sql.rowByKey, [key]);
   return { secretId: row?.secret_id ?? String(key), secretName: row?.secret_name ?? "?" };
 }
 
 async function countAt(store: SecretStore, version: number): Promise<number> {
   const row = await store.dialect.get<{ n: number | string }>(
-    "SELECT COUNT(*) AS n FROM secrets WHERE kek_version = ?",
+    store.dialect.sql.rotation.countAtVersion,
     [version],
   );
   return Number(row?.n ?? 0);
@@ -253,10 +248,9 @@ async function preflight(
 ): Promise<void> {
   // A few rows, so that one corrupted row is reported as itself later, not as a wrong passphrase.
   const sample = (version: number) =>
-    store.dialect.all<{ wrapped_dek: Buffer }>(
-      "SELECT wrapped_dek FROM secrets WHERE kek_version = ? LIMIT 3",
-      [version],
-    );
+    store.dialect.all<{ wrapped_dek: Buffer }>(store.dialect.sql.rotation.sampleAtVersion, [
+      version,
+    ]);
   const anyUnwraps = (rows: { wrapped_dek: Buffer }[], kek: KekManager): boolean =>
     rows.some((row) => {
       try {
@@ -316,7 +310,7 @@ async function runBatches(
     progress: (rotated: number, skipped: number) => void;
   },
 ): Promise<void> {
-  const rotation = plan.store.dialect.sql.rotation;
+  const rotation = plan.sql;
   const start = (batch: Batch): Promise<RewrapResult> => {
     const valid =
       batch.malformedAt < 0
@@ -417,17 +411,7 @@ export async function rotateKek(options: RotateKekOptions): Promise<RotateKekRes
       verifyKeyring: false,
     }));
   try {
-    const orderKey = store.dialect.sql.rotation.orderKey;
-    const select = `SELECT ${orderKey} AS rotation_key, wrapped_dek FROM secrets WHERE kek_version = ?`;
-    const plan: Plan = {
-      store,
-      oldKek,
-      newKek,
-      batchSize,
-      orderKey,
-      readFirst: `${select} ORDER BY ${orderKey} LIMIT ?`,
-      readNext: `${select} AND ${orderKey} > ? ORDER BY ${orderKey} LIMIT ?`,
-    };
+    const plan: Plan = { store, oldKek, newKek, batchSize, sql: store.dialect.sql.rotation };
     const total = await countAt(store, oldKek.kekVersion);
     const result: RotateKekResult = {
       mode,

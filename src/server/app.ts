@@ -7,8 +7,10 @@ import { randomUUID } from "node:crypto";
 import Fastify, { LogController, type FastifyInstance, type FastifyRequest } from "fastify";
 import type { SecretStore } from "../store/index.js";
 import { createAuthenticator } from "./auth/authenticator.js";
-import { createPasswordHasher } from "./auth/passwords.js";
-import { announceOnStderr, bootstrapAdmin } from "./bootstrap.js";
+import { createPasswordHasher } from "../domain/users/passwords.js";
+import { ensureDomainSchema } from "../domain/schema.js";
+import { bootstrapAdmin } from "../domain/users/bootstrap.js";
+import { announceOnStderr } from "./admin-banner.js";
 import { registerErrorHandling, sendError } from "./http/errors.js";
 import { registerJsonBodyParser } from "./http/json.js";
 import { createRouter } from "./http/routing.js";
@@ -21,12 +23,12 @@ import { registerSecretRoutes } from "./routes/secrets.js";
 import { registerSystemRoutes } from "./routes/system.js";
 import { registerTokenRoutes } from "./routes/tokens.js";
 import { registerUserRoutes } from "./routes/users.js";
-import { createAuditService } from "./services/audit.js";
-import { databaseOf } from "./services/context.js";
-import { createPermissionsService } from "./services/permissions.js";
-import { createSecretsService } from "./services/secrets.js";
-import { createTokensService } from "./services/tokens.js";
-import { createUsersService } from "./services/users.js";
+import { createAuditService } from "../domain/audit/service.js";
+import { databaseOf } from "../domain/context.js";
+import { createPermissionsService } from "../domain/permissions/service.js";
+import { createSecretsService } from "../domain/secrets/service.js";
+import { createTokensService } from "../domain/tokens/service.js";
+import { createUsersService } from "../domain/users/service.js";
 
 export interface CreateServerParams {
   /** The opened store; the server does not close it. */
@@ -55,6 +57,8 @@ export async function createServer(params: CreateServerParams): Promise<FastifyI
   const { store } = params;
   const options = params.options ?? resolveServerOptions();
   const hasher = createPasswordHasher(options.passwordHashCost);
+  // The server's own tables, on a store opened without them (a library caller's).
+  await ensureDomainSchema(store);
   await bootstrapAdmin(store, {
     adminUsername: options.adminUsername,
     adminPassword: options.adminPassword,

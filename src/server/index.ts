@@ -14,12 +14,16 @@ export {
   createPasswordHasher,
   type PasswordHasher,
   type ScryptCost,
-} from "./auth/passwords.js";
-export { PERMISSION_NAMES, type PermissionName, type Principal } from "./permissions.js";
+} from "../domain/users/passwords.js";
+export {
+  PERMISSION_NAMES,
+  type PermissionName,
+  type Principal,
+} from "../domain/permissions/model.js";
 export {
   AUDIT_ACTIONS,
   type AuditAction,
   type AuditEvent,
   type AuditOutcome,
-} from "./data/audit.js";
+} from "../domain/audit/data.js";
 export type { LogStream } from "./logging.js";

@@ -3,8 +3,8 @@
  * environment: the CLI passes `readServerEnvSettings()` from config.ts in.
  */
 import { invalidParameter } from "../errors.js";
-import type { PermissionName } from "../config.js";
-import { DEFAULT_SCRYPT_COST, type ScryptCost } from "./auth/passwords.js";
+import type { PermissionName } from "../domain/permissions/model.js";
+import { DEFAULT_SCRYPT_COST, type ScryptCost } from "../domain/users/passwords.js";
 
 export const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];

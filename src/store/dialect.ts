@@ -90,7 +90,11 @@ export interface PackedBatchRow extends Row {
   malformed: number | string | null;
 }
 
-/** KEK rotation's dialect-specific SQL. */
+/**
+ * Every statement KEK rotation runs against `secrets` (the engine writes no SQL of its own).
+ * Most are portable (built by {@link portableRotationSql} from the dialect's `orderKey`); the
+ * packed read and the compare-and-set are each dialect's fastest form.
+ */
 export interface RotationSql {
   /**
    * The column that walks `secrets` in physical order, for keyset pagination: `rowid` in SQLite
@@ -98,6 +102,17 @@ export interface RotationSql {
    * key elsewhere.
    */
   orderKey: string;
+  /**
+   * A batch row by row (columns `rotation_key`, `wrapped_dek`): `first` takes (kekVersion, limit),
+   * `next` (kekVersion, afterKey, limit).
+   */
+  readRows: { first: string; next: string };
+  /** Rows at a version (column `n`); takes (kekVersion). */
+  countAtVersion: string;
+  /** A few wrapped DEKs at a version (column `wrapped_dek`), to check a KEK; takes (kekVersion). */
+  sampleAtVersion: string;
+  /** The id and name of the row at an `orderKey` value, to report it; takes (key). */
+  rowByKey: string;
   /**
    * A batch read as one row, where the dialect can aggregate (no per-row objects in JavaScript):
    * `first` takes (kekVersion, limit), `next` (kekVersion, afterKey, limit); both return the
@@ -112,11 +127,6 @@ export interface RotationSql {
   compareAndSetWrappedDeks(update: WrappedDekUpdate): SqlStatement[];
 }
 
-export interface DialectCapabilities {
-  /** DDL is transactional (PostgreSQL, SQLite); MySQL commits implicitly around DDL. */
-  transactionalDdl: boolean;
-}
-
 export interface TransactionOptions {
   /** Takes the write lock up front (SQLite `BEGIN IMMEDIATE`); use for every transaction that writes. */
   write?: boolean;
@@ -124,7 +134,6 @@ export interface TransactionOptions {
 
 export interface Dialect extends SqlExecutor {
   readonly name: DialectName;
-  readonly capabilities: DialectCapabilities;
   readonly sql: DialectSql;
   /** Runs `fn` in a transaction on one connection; commits on success, rolls back on error. */
   transaction<T>(fn: (tx: SqlExecutor) => Promise<T>, options?: TransactionOptions): Promise<T>;
@@ -157,6 +166,23 @@ export function createTableWithIndexStatements(table: TableDefinition): string[]
         `CREATE INDEX IF NOT EXISTS ${index.name} ON ${table.name} (${index.columns.join(", ")})`,
     ),
   ];
+}
+
+/** The rotation statements that are the same on every dialect but for the order key. */
+export function portableRotationSql(
+  orderKey: string,
+): Pick<RotationSql, "orderKey" | "readRows" | "countAtVersion" | "sampleAtVersion" | "rowByKey"> {
+  const select = `SELECT ${orderKey} AS rotation_key, wrapped_dek FROM secrets WHERE kek_version = ?`;
+  return {
+    orderKey,
+    readRows: {
+      first: `${select} ORDER BY ${orderKey} LIMIT ?`,
+      next: `${select} AND ${orderKey} > ? ORDER BY ${orderKey} LIMIT ?`,
+    },
+    countAtVersion: "SELECT COUNT(*) AS n FROM secrets WHERE kek_version = ?",
+    sampleAtVersion: "SELECT wrapped_dek FROM secrets WHERE kek_version = ? LIMIT 3",
+    rowByKey: `SELECT secret_id, secret_name FROM secrets WHERE ${orderKey} = ?`,
+  };
 }
 
 /**

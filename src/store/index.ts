@@ -17,7 +17,14 @@ export {
   type StoreLayout,
   type UpdateSecretInput,
 } from "./secret-store.js";
-export { toRestSecretInfo, type RestSecretInfo, type SecretInfo } from "./secret-info.js";
+export type { SecretInfo } from "./secret-info.js";
 export { Keyring, type KeyringOptions } from "./keyring.js";
 export { DEFAULT_BACKEND_STORE_URI, parseDatabaseUri, redactUri, type DialectName } from "./uri.js";
-export { LATEST_SCHEMA_VERSION } from "./migrations.js";
+export {
+  LATEST_SCHEMA_VERSION,
+  STORE_MIGRATIONS,
+  ensureMigrations,
+  type Migration,
+  type MigrationContext,
+  type MigrationResult,
+} from "./migrations.js";

@@ -3,17 +3,24 @@
  * only), so every row is decrypted with the KEK of its own `kek_version` — what lets rotation run
  * while servers serve.
  */
-import { readKeyringFile, KEYRING_FILE_ENV_VAR, type Env } from "../config.js";
+import {
+  KEYRING_FILE_ENV_VAR,
+  readKekPassphrase,
+  readKekVersion,
+  readKeyringFile,
+  type Env,
+} from "../config.js";
 import { KekManager } from "../crypto/index.js";
 import { invalidParameter } from "../errors.js";
 
 export interface KeyringOptions {
-  /** The current KEK (omitted fields from MLflow's variables, as `KekManager.create`). */
-  current?: { passphrase?: string; kekVersion?: number };
+  /**
+   * The current KEK: its passphrase (empty = MLflow's default, with a warning) and version
+   * (default 1). Nothing is read from the environment: that is `Keyring.fromEnv`.
+   */
+  current: { passphrase: string; kekVersion?: number };
   /** Older KEKs, for reading rows still wrapped by them. */
   older?: readonly { version: number; passphrase: string }[];
-  /** Where omitted settings come from (default: the process environment). */
-  env?: Env;
 }
 
 /**
@@ -50,9 +57,9 @@ export class Keyring {
   }
 
   /** Derives every KEK concurrently (each once) and builds the keyring. */
-  static async create(options: KeyringOptions = {}): Promise<Keyring> {
+  static async create(options: KeyringOptions): Promise<Keyring> {
     const [current, ...older] = await Promise.all([
-      KekManager.create({ ...options.current, ...(options.env ? { env: options.env } : {}) }),
+      KekManager.create(options.current),
       ...(options.older ?? []).map((entry) =>
         KekManager.create({ passphrase: entry.passphrase, kekVersion: entry.version }),
       ),
@@ -73,7 +80,10 @@ export class Keyring {
       );
     }
     try {
-      return await Keyring.create({ ...(env ? { env } : {}), older: file?.entries ?? [] });
+      return await Keyring.create({
+        current: { passphrase: readKekPassphrase(env) ?? "", kekVersion: readKekVersion(env) },
+        older: file?.entries ?? [],
+      });
     } catch (err) {
       if (file && err instanceof Error && err.message.startsWith("Two different passphrases")) {
         throw invalidParameter(

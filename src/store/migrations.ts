@@ -4,7 +4,8 @@
  * MLflow manages (one with `alembic_version`).
  */
 import { MlflowSecretsError } from "../errors.js";
-import type { Dialect, DialectSql, SqlExecutor, TableDefinition } from "./dialect.js";
+import type { Dialect, DialectSql, SqlExecutor } from "./dialect.js";
+import type { SecretStore } from "./secret-store.js";
 
 export const SCHEMA_VERSION_TABLE = "mlflow_secrets_schema_version";
 
@@ -22,87 +23,12 @@ export interface Migration {
   up(ctx: MigrationContext): Promise<void>;
 }
 
-/** The server's tables: users, API tokens, per-secret grants, and the audit log. */
-export const USERS_TABLE = "mlflow_secrets_users";
-export const TOKENS_TABLE = "mlflow_secrets_tokens";
-export const PERMISSIONS_TABLE = "mlflow_secrets_permissions";
-export const AUDIT_LOG_TABLE = "mlflow_secrets_audit_log";
-
-function authTables(sql: DialectSql): TableDefinition[] {
-  const { bigint, text } = sql.types;
-  return [
-    {
-      name: USERS_TABLE,
-      clauses: [
-        "user_id VARCHAR(36) NOT NULL",
-        "username VARCHAR(255) NOT NULL",
-        // scrypt parameters, salt and hash; never a password.
-        "password_hash VARCHAR(255) NOT NULL",
-        "is_admin INTEGER DEFAULT 0 NOT NULL",
-        `created_at ${bigint} NOT NULL`,
-        `updated_at ${bigint} NOT NULL`,
-        `CONSTRAINT ${USERS_TABLE}_pk PRIMARY KEY (user_id)`,
-        `CONSTRAINT uq_${USERS_TABLE}_username UNIQUE (username)`,
-      ],
-    },
-    {
-      name: TOKENS_TABLE,
-      clauses: [
-        "token_id VARCHAR(36) NOT NULL",
-        // SHA-256 of the token, hex; the token itself is shown once and never stored.
-        "token_hash VARCHAR(64) NOT NULL",
-        "user_id VARCHAR(36) NOT NULL",
-        "name VARCHAR(255) NOT NULL",
-        "created_by VARCHAR(255)",
-        `created_at ${bigint} NOT NULL`,
-        `CONSTRAINT ${TOKENS_TABLE}_pk PRIMARY KEY (token_id)`,
-        `CONSTRAINT uq_${TOKENS_TABLE}_token_hash UNIQUE (token_hash)`,
-        `CONSTRAINT fk_${TOKENS_TABLE}_user FOREIGN KEY (user_id) REFERENCES ${USERS_TABLE} (user_id) ON DELETE CASCADE`,
-      ],
-      indexes: [{ name: `idx_${TOKENS_TABLE}_user`, columns: ["user_id"] }],
-    },
-    {
-      // No foreign key to `secrets`: in a database MLflow manages, that table is MLflow's.
-      name: PERMISSIONS_TABLE,
-      clauses: [
-        "secret_id VARCHAR(36) NOT NULL",
-        "user_id VARCHAR(36) NOT NULL",
-        "permission VARCHAR(32) NOT NULL",
-        `created_at ${bigint} NOT NULL`,
-        `updated_at ${bigint} NOT NULL`,
-        `CONSTRAINT ${PERMISSIONS_TABLE}_pk PRIMARY KEY (secret_id, user_id)`,
-        `CONSTRAINT fk_${PERMISSIONS_TABLE}_user FOREIGN KEY (user_id) REFERENCES ${USERS_TABLE} (user_id) ON DELETE CASCADE`,
-      ],
-      indexes: [{ name: `idx_${PERMISSIONS_TABLE}_user`, columns: ["user_id"] }],
-    },
-    {
-      name: AUDIT_LOG_TABLE,
-      clauses: [
-        "event_id VARCHAR(36) NOT NULL",
-        `event_time ${bigint} NOT NULL`,
-        "username VARCHAR(255)",
-        "action VARCHAR(64) NOT NULL",
-        "secret_id VARCHAR(36)",
-        "secret_name VARCHAR(255)",
-        "workspace VARCHAR(63)",
-        "outcome VARCHAR(16) NOT NULL",
-        "remote_address VARCHAR(64)",
-        "request_id VARCHAR(64)",
-        // A small JSON object of non-secret facts (target user, permission, token id, reason).
-        `details ${text}`,
-        `CONSTRAINT ${AUDIT_LOG_TABLE}_pk PRIMARY KEY (event_id)`,
-      ],
-      indexes: [
-        { name: `idx_${AUDIT_LOG_TABLE}_time`, columns: ["event_time"] },
-        { name: `idx_${AUDIT_LOG_TABLE}_secret`, columns: ["secret_id", "event_time"] },
-        { name: `idx_${AUDIT_LOG_TABLE}_user`, columns: ["username", "event_time"] },
-        { name: `idx_${AUDIT_LOG_TABLE}_address`, columns: ["remote_address", "event_time"] },
-      ],
-    },
-  ];
-}
-
-export const MIGRATIONS: readonly Migration[] = [
+/**
+ * The store's own migrations. The layers above add theirs (the domain's users, tokens, grants and
+ * audit tables) through `openSecretStore({ migrations })`; versions are numbered across the whole
+ * package, so they never collide.
+ */
+export const STORE_MIGRATIONS: readonly Migration[] = [
   {
     version: 1,
     name: "MLflow's secrets table, its index and immutability trigger (unless MLflow manages the database)",
@@ -110,16 +36,13 @@ export const MIGRATIONS: readonly Migration[] = [
       if (!mlflowManaged) await tx.exec(sql.createSecretsTable);
     },
   },
-  {
-    version: 2,
-    name: "The server's users, API tokens, per-secret permissions and audit log",
-    async up({ tx, sql }) {
-      for (const table of authTables(sql)) await tx.exec(sql.createTable(table));
-    },
-  },
 ];
 
-export const LATEST_SCHEMA_VERSION = Math.max(...MIGRATIONS.map((m) => m.version));
+/**
+ * The newest schema version of this build, over every layer's migrations (a test checks it): a
+ * database at a newer version was written by a newer mlflow-secrets, and is refused.
+ */
+export const LATEST_SCHEMA_VERSION = 2;
 
 export interface MigrationResult {
   /** Versions applied by this call. */
@@ -128,13 +51,16 @@ export interface MigrationResult {
   version: number;
 }
 
-/** Applies pending migrations; safe when several processes start at once. */
+/**
+ * Applies the pending ones of `migrations` (and only those); safe when several processes start at
+ * once. A database with a version newer than {@link LATEST_SCHEMA_VERSION} is refused.
+ */
 export async function migrate(
   dialect: Dialect,
-  options: { mlflowManaged: boolean; migrations?: readonly Migration[] },
+  options: { mlflowManaged: boolean; migrations: readonly Migration[] },
 ): Promise<MigrationResult> {
-  const migrations = options.migrations ?? MIGRATIONS;
-  const latest = Math.max(...migrations.map((m) => m.version));
+  const { migrations } = options;
+  const latest = LATEST_SCHEMA_VERSION;
   return dialect.withMigrationLock(async (tx) => {
     await tx.exec([
       `CREATE TABLE IF NOT EXISTS ${SCHEMA_VERSION_TABLE} (
@@ -165,4 +91,19 @@ export async function migrate(
     }
     return { applied, version: Math.max(newest, ...applied) };
   });
+}
+
+/**
+ * Applies further migrations (another layer's tables) to an opened store's database.
+ *
+ * @example
+ * ```ts
+ * await ensureMigrations(store, DOMAIN_MIGRATIONS);
+ * ```
+ */
+export function ensureMigrations(
+  store: SecretStore,
+  migrations: readonly Migration[],
+): Promise<MigrationResult> {
+  return migrate(store.dialect, { mlflowManaged: store.layout.mlflowManaged, migrations });
 }

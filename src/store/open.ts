@@ -6,7 +6,7 @@ import { readBackendStoreUri, type Env } from "../config.js";
 import { MlflowSecretsError } from "../errors.js";
 import type { Dialect } from "./dialect.js";
 import { Keyring } from "./keyring.js";
-import { migrate } from "./migrations.js";
+import { STORE_MIGRATIONS, migrate, type Migration } from "./migrations.js";
 import { SecretStore } from "./secret-store.js";
 import {
   DEFAULT_BACKEND_STORE_URI,
@@ -26,6 +26,11 @@ export interface OpenSecretStoreOptions {
   verifyKeyring?: boolean;
   /** Apply pending migrations of our tables (default true). */
   migrate?: boolean;
+  /**
+   * Migrations of other layers' tables to apply with the store's own (e.g. the domain's users,
+   * tokens, grants and audit log: `DOMAIN_MIGRATIONS`).
+   */
+  migrations?: readonly Migration[];
   /** Connection-pool size for PostgreSQL and MySQL (default 10). */
   maxConnections?: number;
 }
@@ -140,7 +145,10 @@ export async function openSecretStore(options: OpenSecretStoreOptions = {}): Pro
       );
     }
     if (options.migrate ?? true) {
-      await migrate(dialect, { mlflowManaged });
+      await migrate(dialect, {
+        mlflowManaged,
+        migrations: [...STORE_MIGRATIONS, ...(options.migrations ?? [])],
+      });
     } else if (!(await dialect.tableExists("secrets"))) {
       throw new MlflowSecretsError(
         `The database ${shown} has no secrets table: run \`mlflow-secrets db upgrade\` first`,

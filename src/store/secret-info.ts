@@ -38,7 +38,11 @@ export interface SecretInfoRow {
   workspace: string;
 }
 
-/** A JSON object's own properties, copied so that a key such as `__proto__` stays plain data. */
+/**
+ * A stored JSON object, or undefined when the column is empty or not an object. `JSON.parse`
+ * defines every key — `__proto__` included — as an own data property, so the result is plain
+ * data as it is (callers must not `Object.assign` it onto another object).
+ */
 function parseObject(text: string | null): Record<string, unknown> | undefined {
   if (text === null || text === "") return undefined;
   try {
@@ -147,46 +151,4 @@ export class SecretInfoCache {
     this.#entries.set(row.secret_id, { row: snapshot as Partial<SecretInfoRow>, info });
     return info;
   }
-}
-
-/** MLflow's REST representation (`GatewaySecretInfo`); absent fields are omitted. */
-export interface RestSecretInfo {
-  secret_id: string;
-  secret_name: string;
-  masked_values: Record<string, string>;
-  provider?: string;
-  auth_config?: Record<string, unknown>;
-  auth_config_json?: string;
-  created_by?: string;
-  created_at: number;
-  last_updated_by?: string;
-  last_updated_at: number;
-  workspace: string;
-}
-
-/**
- * The REST form of a SecretInfo, shared by the server and `--output json`.
- *
- * @example
- * ```ts
- * toRestSecretInfo(info); // { secret_id: "s-…", secret_name: "openai-prod", masked_values: {…}, … }
- * ```
- */
-export function toRestSecretInfo(info: SecretInfo): RestSecretInfo {
-  const rest: RestSecretInfo = {
-    secret_id: info.secretId,
-    secret_name: info.secretName,
-    masked_values: info.maskedValues,
-    created_at: info.createdAt,
-    last_updated_at: info.lastUpdatedAt,
-    workspace: info.workspace,
-  };
-  if (info.provider !== undefined) rest.provider = info.provider;
-  if (info.authConfig !== undefined) {
-    rest.auth_config = info.authConfig;
-    rest.auth_config_json = JSON.stringify(info.authConfig);
-  }
-  if (info.createdBy !== undefined) rest.created_by = info.createdBy;
-  if (info.lastUpdatedBy !== undefined) rest.last_updated_by = info.lastUpdatedBy;
-  return rest;
 }

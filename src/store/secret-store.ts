@@ -13,6 +13,7 @@ import {
   decodePlaintext,
   decryptPlaintext,
   encryptPlaintext,
+  isPlainObject,
   pythonJsonDumps,
   unwrapDekWith,
 } from "../crypto/internal.js";
@@ -139,12 +140,6 @@ function checkText(
   if (length > max)
     throw invalidParameter(`${field} must be at most ${max} characters, got ${length}`);
   return value;
-}
-
-function isPlainObject(value: unknown): value is Record<string, unknown> {
-  if (typeof value !== "object" || value === null || Array.isArray(value)) return false;
-  const proto: unknown = Object.getPrototypeOf(value);
-  return proto === Object.prototype || proto === null;
 }
 
 function checkSecretValue(value: unknown): Record<string, string> {

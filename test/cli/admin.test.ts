@@ -362,7 +362,7 @@ describe("server and admin command options", () => {
     });
     assert.match(
       badBoolean.stderr,
-      /^Error: MLFLOW_SECRETS_USERS_CAN_CREATE must be true or false, got 'maybe'\n$/,
+      /^Error: MLFLOW_SECRETS_USERS_CAN_CREATE must be one of 'true', 'false', '1' or '0' \(any case\), got 'maybe'\n$/,
     );
     const badPrefix = await cli(["server", "--static-prefix", "/a b"]);
     assert.equal(badPrefix.code, 1);

@@ -10,8 +10,14 @@ import {
   KekManager,
   MLFLOW_KEK_SALT,
   PBKDF2_ITERATIONS,
+  Keyring,
   deriveKek,
 } from "../../src/index.js";
+
+/** The current KEK as the environment configures it (the keyring applies MLflow's variables). */
+async function fromEnv(env: Record<string, string>): Promise<KekManager> {
+  return (await Keyring.fromEnv(env)).current;
+}
 import { vectors } from "../helpers/vectors.js";
 
 const V1 = vectors.kek[0]!; // "correct horse battery staple", v1
@@ -24,34 +30,58 @@ describe("KEK", () => {
     assert.equal(PBKDF2_ITERATIONS, 600_000);
   });
 
-  it("reads the passphrase and version from MLflow's variables; arguments win", async () => {
+  it("reads the passphrase and version from MLflow's variables in the keyring, never in crypto", async () => {
     const env = { MLFLOW_CRYPTO_KEK_PASSPHRASE: V2.passphrase, MLFLOW_CRYPTO_KEK_VERSION: "2" };
-    const fromEnv = await KekManager.create({ env });
-    assert.equal(fromEnv.kekVersion, 2);
-    assert.equal(fromEnv.getKek().toString("hex"), V2.kek_hex);
-    assert.equal(fromEnv.usingDefaultPassphrase, false);
-    const overridden = await KekManager.create({ env, kekVersion: 1 });
-    assert.equal(overridden.getKek().toString("hex"), V1.kek_hex);
-    const defaulted = await KekManager.create({
-      env: { MLFLOW_CRYPTO_KEK_PASSPHRASE: V1.passphrase },
-    });
+    const configured = await fromEnv(env);
+    assert.equal(configured.kekVersion, 2);
+    assert.equal(configured.getKek().toString("hex"), V2.kek_hex);
+    assert.equal(configured.usingDefaultPassphrase, false);
+    const defaulted = await fromEnv({ MLFLOW_CRYPTO_KEK_PASSPHRASE: V1.passphrase });
     assert.equal(defaulted.kekVersion, 1);
+    assert.equal(defaulted.getKek().toString("hex"), V1.kek_hex);
+    // KekManager.create takes its inputs as given: version 1 and the default passphrase when
+    // omitted, whatever the environment says.
+    const saved = { ...process.env };
+    Object.assign(process.env, env);
+    try {
+      const explicit = await KekManager.create({ passphrase: V1.passphrase });
+      assert.equal(explicit.kekVersion, 1);
+      assert.equal(explicit.getKek().toString("hex"), V1.kek_hex);
+    } finally {
+      for (const key of Object.keys(env)) {
+        if (saved[key] === undefined) delete process.env[key];
+        else process.env[key] = saved[key];
+      }
+    }
+  });
+
+  it("never picks a KEK silently: a passphrase is required, the default only when asked for", async () => {
+    await assert.rejects(
+      KekManager.create(undefined as unknown as { passphrase: string }),
+      (err: Error & { errorCode?: string }) =>
+        err.errorCode === "INVALID_PARAMETER_VALUE" && /Keyring\.fromEnv/.test(err.message),
+    );
+    await assert.rejects(KekManager.create({} as { passphrase: string }), {
+      errorCode: "INVALID_PARAMETER_VALUE",
+    });
+    const explicitDefault = await KekManager.create({ passphrase: DEFAULT_KEK_PASSPHRASE });
+    const empty = await KekManager.create({ passphrase: "" });
+    assert.ok(explicitDefault.usingDefaultPassphrase && empty.usingDefaultPassphrase);
+    assert.ok(explicitDefault.getKek().equals(empty.getKek()));
   });
 
   it("reads the passphrase from MLFLOW_CRYPTO_KEK_PASSPHRASE_FILE, trailing newline stripped", async () => {
     const dir = mkdtempSync(join(tmpdir(), "kek-"));
     const file = join(dir, "passphrase");
     writeFileSync(file, `${V1.passphrase}\n`, { mode: 0o600 });
-    const kek = await KekManager.create({ env: { MLFLOW_CRYPTO_KEK_PASSPHRASE_FILE: file } });
+    const kek = await fromEnv({ MLFLOW_CRYPTO_KEK_PASSPHRASE_FILE: file });
     assert.equal(kek.getKek().toString("hex"), V1.kek_hex);
     await assert.rejects(
-      KekManager.create({
-        env: { MLFLOW_CRYPTO_KEK_PASSPHRASE_FILE: file, MLFLOW_CRYPTO_KEK_PASSPHRASE: "x" },
-      }),
+      fromEnv({ MLFLOW_CRYPTO_KEK_PASSPHRASE_FILE: file, MLFLOW_CRYPTO_KEK_PASSPHRASE: "x" }),
       { errorCode: "INVALID_PARAMETER_VALUE" },
     );
     await assert.rejects(
-      KekManager.create({ env: { MLFLOW_CRYPTO_KEK_PASSPHRASE_FILE: join(dir, "missing") } }),
+      fromEnv({ MLFLOW_CRYPTO_KEK_PASSPHRASE_FILE: join(dir, "missing") }),
       (err: Error) =>
         err.message.includes("MLFLOW_CRYPTO_KEK_PASSPHRASE_FILE") && err.message.includes("ENOENT"),
     );
@@ -62,7 +92,7 @@ describe("KEK", () => {
     assert.equal(k0.length, 32);
     assert.notDeepEqual(k0, kMax);
     const env = { MLFLOW_CRYPTO_KEK_PASSPHRASE: "p", MLFLOW_CRYPTO_KEK_VERSION: " 4294967295 " };
-    assert.equal((await KekManager.create({ env })).kekVersion, 4294967295);
+    assert.equal((await fromEnv(env)).kekVersion, 4294967295);
   });
 
   it("rejects out-of-range or non-integer versions, naming the argument or variable", async () => {
@@ -79,9 +109,7 @@ describe("KEK", () => {
     }
     for (const bad of ["-1", "4294967296", "1.0", "abc", "0x10", "1e3", " "]) {
       await assert.rejects(
-        KekManager.create({
-          env: { MLFLOW_CRYPTO_KEK_PASSPHRASE: "p", MLFLOW_CRYPTO_KEK_VERSION: bad },
-        }),
+        fromEnv({ MLFLOW_CRYPTO_KEK_PASSPHRASE: "p", MLFLOW_CRYPTO_KEK_VERSION: bad }),
         (err: Error & { errorCode?: string }) =>
           err.errorCode === "INVALID_PARAMETER_VALUE" &&
           err.message.startsWith("MLFLOW_CRYPTO_KEK_VERSION must be an integer"),
@@ -100,11 +128,11 @@ describe("KEK", () => {
 
   it("uses the default passphrase when unset or empty, warning once per process", () => {
     const script = `
-      import { KekManager } from "./src/index.ts";
+      import { KekManager, Keyring } from "./src/index.ts";
       const warnings = [];
       process.on("warning", (w) => warnings.push(w.code));
-      const a = await KekManager.create({ env: {} });
-      const b = await KekManager.create({ env: { MLFLOW_CRYPTO_KEK_PASSPHRASE: "" } });
+      const a = (await Keyring.fromEnv({})).current;
+      const b = (await Keyring.fromEnv({ MLFLOW_CRYPTO_KEK_PASSPHRASE: "" })).current;
       const c = await KekManager.create({ passphrase: "" });
       const d = await KekManager.create({ passphrase: "set" });
       await new Promise((r) => setImmediate(r));

@@ -1,15 +1,16 @@
 /** Server options and environment settings: validated once, frozen, with clear messages. */
 import assert from "node:assert/strict";
+import { readServerEnvSettings } from "../../src/config.js";
+import { readServerSettings } from "../../src/cli/settings.js";
 import { describe, it } from "node:test";
 import {
   KekManager,
   Keyring,
   openSecretStore,
-  readServerEnvSettings,
   resolveServerOptions,
   startupWarnings,
 } from "../../src/index.js";
-import { createPasswordHasher } from "../../src/server/auth/passwords.js";
+import { createPasswordHasher } from "../../src/domain/users/passwords.js";
 import { isLoopbackHost } from "../../src/server/options.js";
 import { DIALECTS } from "../helpers/databases.js";
 import { withDatabase } from "../helpers/store.js";
@@ -39,14 +40,14 @@ describe("server options", () => {
   });
 
   it("reads the server's environment variables, naming the variable in errors", () => {
-    assert.deepEqual(readServerEnvSettings({}), {
+    assert.deepEqual(readServerSettings({}), {
       adminUsername: "admin",
       adminPassword: undefined,
       defaultPermission: "READ",
       usersCanCreate: false,
     });
     assert.deepEqual(
-      readServerEnvSettings({
+      readServerSettings({
         MLFLOW_SECRETS_ADMIN_USERNAME: "root",
         MLFLOW_SECRETS_ADMIN_PASSWORD: "a-long-password-1",
         MLFLOW_SECRETS_DEFAULT_PERMISSION: "no_permissions",
@@ -59,14 +60,19 @@ describe("server options", () => {
         usersCanCreate: true,
       },
     );
-    assert.throws(() => readServerEnvSettings({ MLFLOW_SECRETS_DEFAULT_PERMISSION: "OWNER" }), {
+    // config reads the text; the domain's rule applies it.
+    assert.equal(
+      readServerEnvSettings({ MLFLOW_SECRETS_DEFAULT_PERMISSION: "OWNER" }).defaultPermission,
+      "OWNER",
+    );
+    assert.throws(() => readServerSettings({ MLFLOW_SECRETS_DEFAULT_PERMISSION: "OWNER" }), {
       errorCode: "INVALID_PARAMETER_VALUE",
       message:
         "MLFLOW_SECRETS_DEFAULT_PERMISSION must be one of NO_PERMISSIONS, READ, USE, EDIT, MANAGE, got 'OWNER'",
     });
     assert.throws(
-      () => readServerEnvSettings({ MLFLOW_SECRETS_USERS_CAN_CREATE: "2" }),
-      /MLFLOW_SECRETS_USERS_CAN_CREATE must be true or false/,
+      () => readServerSettings({ MLFLOW_SECRETS_USERS_CAN_CREATE: "2" }),
+      /MLFLOW_SECRETS_USERS_CAN_CREATE must be one of 'true', 'false', '1' or '0'/,
     );
   });
 
@@ -77,7 +83,7 @@ describe("server options", () => {
       assert.ok(!isLoopbackHost(host), host);
     const sqlite = DIALECTS.find((d) => d.name === "sqlite")!;
     await withDatabase(sqlite, async (db) => {
-      const defaultKek = Keyring.of(await KekManager.create({ env: {} }));
+      const defaultKek = Keyring.of(await KekManager.create({ passphrase: "" }));
       const store = await openSecretStore({ uri: db.uri, keyring: defaultKek });
       try {
         assert.deepEqual(startupWarnings(store, resolveServerOptions({ host: "127.0.0.1" })), []);

@@ -8,7 +8,8 @@ import { describe, it } from "node:test";
 import type { MlflowSecretsError } from "../../src/index.js";
 import { Keyring, openSecretStore, parseDatabaseUri, redactUri } from "../../src/index.js";
 import { REPO_ROOT } from "../helpers/cli.js";
-import { MIGRATIONS } from "../../src/store/migrations.js";
+import { DOMAIN_MIGRATIONS } from "../../src/domain/schema.js";
+import { LATEST_SCHEMA_VERSION, STORE_MIGRATIONS } from "../../src/store/migrations.js";
 import { DIALECTS } from "../helpers/databases.js";
 import { kekFor } from "../helpers/keks.js";
 import { PASSPHRASE, testKeyring, withDatabase, withStore } from "../helpers/store.js";
@@ -67,15 +68,56 @@ for (const dialect of DIALECTS) {
         );
         assert.deepEqual(
           versions.map((v) => Number(v.version)).sort((a, b) => a - b),
-          MIGRATIONS.map((m) => m.version),
+          STORE_MIGRATIONS.map((m) => m.version),
         );
         assert.ok(stores.every((s) => s.layout.hasWorkspaceColumn && !s.layout.mlflowManaged));
         // Re-opening is a no-op.
         await (await openSecretStore({ uri: db.uri, keyring })).close();
         assert.equal(
           (await db.query("SELECT version FROM mlflow_secrets_schema_version")).length,
-          MIGRATIONS.length,
+          STORE_MIGRATIONS.length,
         );
+      }));
+
+    it("applies another layer's migrations with the store's own, once, and knows the newest version", () =>
+      withDatabase(dialect, async (db) => {
+        const keyring = await testKeyring();
+        const all = [...STORE_MIGRATIONS, ...DOMAIN_MIGRATIONS].map((m) => m.version);
+        assert.equal(new Set(all).size, all.length, "versions are unique across layers");
+        assert.equal(LATEST_SCHEMA_VERSION, Math.max(...all));
+        // A plain store first (its own tables), then one with the domain's (added on top).
+        await (await openSecretStore({ uri: db.uri, keyring })).close();
+        assert.ok(!(await tableNames(db, dialect.name)).includes("mlflow_secrets_users"));
+        const stores = await Promise.all(
+          [1, 2].map(() =>
+            openSecretStore({ uri: db.uri, keyring, migrations: DOMAIN_MIGRATIONS }),
+          ),
+        );
+        await Promise.all(stores.map((s) => s.close()));
+        const tables = await tableNames(db, dialect.name);
+        for (const table of [
+          "mlflow_secrets_users",
+          "mlflow_secrets_tokens",
+          "mlflow_secrets_permissions",
+          "mlflow_secrets_audit_log",
+        ]) {
+          assert.ok(tables.includes(table), table);
+        }
+        const versions = await db.query<{ version: number }>(
+          "SELECT version FROM mlflow_secrets_schema_version",
+        );
+        assert.deepEqual(
+          versions.map((v) => Number(v.version)).sort((a, b) => a - b),
+          all.sort((a, b) => a - b),
+        );
+        // A plain store still opens a database that has the domain's tables.
+        await (await openSecretStore({ uri: db.uri, keyring })).close();
+        // One written by a newer mlflow-secrets is refused, whichever layer opens it.
+        await db.query(
+          "INSERT INTO mlflow_secrets_schema_version (version, name, applied_at) VALUES (?, ?, ?)",
+          [LATEST_SCHEMA_VERSION + 1, "from the future", Date.now()],
+        );
+        await assert.rejects(openSecretStore({ uri: db.uri, keyring }), /newer than this version/);
       }));
 
     it("works on an MLflow database without workspaces, never touching MLflow's tables", () =>
@@ -273,7 +315,7 @@ describe("migrations across processes", () => {
     try {
       assert.equal((await store.listSecretInfos()).secrets.length, 3);
       const versions = await store.dialect.all("SELECT version FROM mlflow_secrets_schema_version");
-      assert.equal(versions.length, MIGRATIONS.length);
+      assert.equal(versions.length, STORE_MIGRATIONS.length);
     } finally {
       await store.close();
     }

@@ -1,6 +1,6 @@
 /** `mlflow-secrets audit list`, on the database. */
-import { auditEventJson } from "../../server/http/views.js";
-import { MAX_AUDIT_PAGE, parseSince } from "../../server/services/audit.js";
+import { auditEventJson } from "../../rest/views.js";
+import { MAX_AUDIT_PAGE, parseSince } from "../../domain/audit/service.js";
 import { withAdmin, withAdminOptions, type AdminOptions } from "../admin.js";
 import { usageError } from "../errors.js";
 import { formatTime, printJson, printTable } from "../output.js";

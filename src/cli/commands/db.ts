@@ -1,5 +1,6 @@
 /** `mlflow-secrets db upgrade`: applies pending migrations of our tables. */
 import { LATEST_SCHEMA_VERSION, openSecretStore } from "../../store/index.js";
+import { DOMAIN_MIGRATIONS } from "../../domain/schema.js";
 import type { RegisterCommands } from "./index.js";
 
 export const registerDbCommands: RegisterCommands = (program, io) => {
@@ -20,6 +21,7 @@ export const registerDbCommands: RegisterCommands = (program, io) => {
         ...(options.backendStoreUri ? { uri: options.backendStoreUri } : {}),
         env: io.env,
         verifyKeyring: false,
+        migrations: DOMAIN_MIGRATIONS,
       });
       try {
         const owner = store.layout.mlflowManaged

@@ -1,6 +1,6 @@
 /** `mlflow-secrets permissions grant|get|update|revoke`, on the database. */
-import { PERMISSION_NAMES } from "../../config.js";
-import { grantJson } from "../../server/http/views.js";
+import { PERMISSION_NAMES } from "../../domain/permissions/model.js";
+import { grantJson } from "../../rest/views.js";
 import { withAdmin, withAdminOptions, type AdminOptions } from "../admin.js";
 import { printJson, printRecord } from "../output.js";
 import type { RegisterCommands } from "./index.js";

@@ -10,9 +10,8 @@ import {
   readKekPassphrase,
   readKekVersion,
   readSecretFile,
-  validateKekVersion,
 } from "../../config.js";
-import { KekManager } from "../../crypto/index.js";
+import { KekManager, validateKekVersion } from "../../crypto/index.js";
 import {
   DEFAULT_BATCH_SIZE,
   KekRotationError,

@@ -4,7 +4,7 @@
  */
 import type { Command } from "commander";
 import { Option } from "commander";
-import type { RestSecretInfo } from "../../store/index.js";
+import type { RestSecretInfo } from "../../rest/views.js";
 import { usageError } from "../errors.js";
 import { isInteractive, type CliIo } from "../io.js";
 import {

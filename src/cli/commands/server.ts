@@ -3,9 +3,11 @@
  * requests finish within the shutdown timeout), the database closed, exit code 0.
  */
 import { Option } from "commander";
-import { readServerEnvSettings } from "../../config.js";
-import { createPasswordHasher } from "../../server/auth/passwords.js";
-import { adminPasswordBanner, bootstrapAdmin } from "../../server/bootstrap.js";
+import { readServerSettings } from "../settings.js";
+import { createPasswordHasher } from "../../domain/users/passwords.js";
+import { DOMAIN_MIGRATIONS } from "../../domain/schema.js";
+import { bootstrapAdmin } from "../../domain/users/bootstrap.js";
+import { adminPasswordBanner } from "../../server/admin-banner.js";
 import { isClusterWorker, leaveCluster, runWorkerPool } from "../../server/cluster.js";
 import { LOG_LEVELS, resolveServerOptions, type ServerOptions } from "../../server/options.js";
 import { openSecretStore, type SecretStore } from "../../store/index.js";
@@ -76,6 +78,7 @@ async function openStore(flags: ServerFlags, io: CliIo): Promise<SecretStore> {
   return openSecretStore({
     ...(flags.backendStoreUri ? { uri: flags.backendStoreUri } : {}),
     env: io.env,
+    migrations: DOMAIN_MIGRATIONS,
   });
 }
 
@@ -173,7 +176,7 @@ export const registerServerCommands: RegisterCommands = (program, io) => {
         workers: flags.workers,
         staticPrefix: flags.staticPrefix,
         logLevel: flags.logLevel,
-        ...readServerEnvSettings(io.env),
+        ...readServerSettings(io.env),
       });
       if (options.workers > 1 && !isClusterWorker()) return runPrimary(flags, options, io);
       return runSingle(flags, options, io);

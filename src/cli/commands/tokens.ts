@@ -1,5 +1,5 @@
 /** `mlflow-secrets tokens create|list|revoke`, on the database. */
-import { tokenJson } from "../../server/http/views.js";
+import { tokenJson } from "../../rest/views.js";
 import { withAdmin, withAdminOptions, type AdminOptions } from "../admin.js";
 import { formatTime, printJson, printTable } from "../output.js";
 import type { RegisterCommands } from "./index.js";

@@ -1,5 +1,6 @@
 /** `mlflow-secrets users create|get|list|update-password|update-admin|delete`, on the database. */
-import { userJson } from "../../server/http/views.js";
+import { parseBoolean } from "../../config.js";
+import { userJson } from "../../rest/views.js";
 import { withAdmin, withAdminOptions, readPassword, type AdminOptions } from "../admin.js";
 import { usageError } from "../errors.js";
 import { isInteractive } from "../io.js";
@@ -11,10 +12,12 @@ interface UserOptions extends AdminOptions {
   passwordStdin?: boolean;
 }
 
-function parseBoolean(value: string): boolean {
-  if (/^(true|yes|1)$/i.test(value)) return true;
-  if (/^(false|no|0)$/i.test(value)) return false;
-  throw usageError(`expected true or false, got '${value}'`);
+function parseAdminFlag(value: string): boolean {
+  try {
+    return parseBoolean(value, "--is-admin");
+  } catch (err) {
+    throw usageError((err as Error).message);
+  }
 }
 
 export const registerUsersCommands: RegisterCommands = (program, io) => {
@@ -101,7 +104,7 @@ export const registerUsersCommands: RegisterCommands = (program, io) => {
   withAdminOptions(users.command("update-admin"))
     .description("grant or remove admin rights")
     .requiredOption("--username <name>", "the user's name")
-    .requiredOption("--is-admin <true|false>", "the new admin status", parseBoolean)
+    .requiredOption("--is-admin <true|false>", "the new admin status", parseAdminFlag)
     .addHelpText(
       "after",
       "\nExample:\n  $ mlflow-secrets users update-admin --username alice --is-admin true\n",

@@ -10,14 +10,14 @@
  * address within the window answer 429 until the window has passed.
  */
 import { createHmac, randomBytes } from "node:crypto";
-import { countLoginFailures, insertAuditEvent } from "../data/audit.js";
-import { findTokenByHash } from "../data/tokens.js";
-import { findUserByName, type User } from "../data/users.js";
-import { HttpError, unauthenticated } from "../http-error.js";
-import type { Principal } from "../permissions.js";
-import type { Database } from "../services/context.js";
-import type { PasswordHasher } from "./passwords.js";
-import { hashApiToken } from "./tokens.js";
+import { countLoginFailures, insertAuditEvent } from "../../domain/audit/data.js";
+import { findTokenByHash } from "../../domain/tokens/data.js";
+import { findUserByName, type User } from "../../domain/users/data.js";
+import { HttpError, unauthenticated } from "../http/http-error.js";
+import type { Principal } from "../../domain/permissions/model.js";
+import type { Database } from "../../domain/context.js";
+import type { PasswordHasher } from "../../domain/users/passwords.js";
+import { hashApiToken } from "../../domain/tokens/api-token.js";
 
 export type AuthFailureReason =
   "missing" | "malformed" | "unknown_user" | "bad_password" | "bad_token" | "throttled";

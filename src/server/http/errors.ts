@@ -10,7 +10,7 @@ import {
   type AnyErrorCode,
   type ErrorCode,
 } from "../../errors.js";
-import { HttpError } from "../http-error.js";
+import { HttpError } from "./http-error.js";
 
 export const WWW_AUTHENTICATE = 'Basic realm="mlflow-secrets", charset="UTF-8"';
 

@@ -11,8 +11,8 @@ import type {
   HTTPMethods,
 } from "fastify";
 import { DEFAULT_WORKSPACE } from "../../store/index.js";
-import type { Principal } from "../permissions.js";
-import type { CallContext } from "../services/context.js";
+import type { Principal } from "../../domain/permissions/model.js";
+import type { CallContext } from "../../domain/context.js";
 
 export type ApiVersion = "2.0" | "3.0";
 

@@ -1,8 +1,8 @@
 /** The audit log (`GET /api/3.0/mlflow-secrets/audit/list`, admins). */
 import type { Router } from "../http/routing.js";
-import { auditEventJson } from "../http/views.js";
+import { auditEventJson } from "../../rest/views.js";
 import { auditEventResponse, queryInteger } from "../http/schemas.js";
-import { parseSince, type AuditService } from "../services/audit.js";
+import { parseSince, type AuditService } from "../../domain/audit/service.js";
 
 export function registerAuditRoutes(router: Router, audit: AuditService): void {
   router.api("3.0", {

@@ -1,8 +1,8 @@
 /** Grants on a secret (`/mlflow/gateway/secrets/permissions/*`), MLflow's auth-app shapes. */
 import type { Router } from "../http/routing.js";
-import { grantJson } from "../http/views.js";
+import { grantJson } from "../../rest/views.js";
 import { emptyResponse, grantResponse } from "../http/schemas.js";
-import type { PermissionsService } from "../services/permissions.js";
+import type { PermissionsService } from "../../domain/permissions/service.js";
 
 const PATH = "/mlflow/gateway/secrets/permissions";
 

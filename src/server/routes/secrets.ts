@@ -5,7 +5,8 @@
  * recorded instead).
  */
 import { invalidParameter } from "../../errors.js";
-import { toRestSecretInfo, type SecretInfo } from "../../store/index.js";
+import { toRestSecretInfo } from "../../rest/views.js";
+import type { SecretInfo } from "../../store/index.js";
 
 const secretJsonCache = new WeakMap<SecretInfo, string>();
 
@@ -53,7 +54,7 @@ import {
   stringMap,
   stringOrNull,
 } from "../http/schemas.js";
-import type { SecretsService } from "../services/secrets.js";
+import type { SecretsService } from "../../domain/secrets/service.js";
 
 const PATH = "/mlflow/gateway/secrets";
 

@@ -1,8 +1,8 @@
 /** API tokens (`/api/3.0/mlflow-secrets/tokens/*`): the token itself appears once, in `create`. */
 import type { Router } from "../http/routing.js";
-import { tokenJson } from "../http/views.js";
+import { tokenJson } from "../../rest/views.js";
 import { emptyResponse, tokenInfoResponse } from "../http/schemas.js";
-import type { TokensService } from "../services/tokens.js";
+import type { TokensService } from "../../domain/tokens/service.js";
 
 const tokenIdSchema = { type: "object", properties: { token_id: { type: "string" } } } as const;
 

@@ -5,8 +5,8 @@
  */
 import { invalidParameter } from "../../errors.js";
 import type { Router } from "../http/routing.js";
-import { userJson } from "../http/views.js";
-import type { UsersService } from "../services/users.js";
+import { userJson } from "../../rest/views.js";
+import type { UsersService } from "../../domain/users/service.js";
 import { emptyResponse, userResponse } from "../http/schemas.js";
 
 /** `is_admin` as MLflow's clients send it: a boolean, or "true"/"false". */

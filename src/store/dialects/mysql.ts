@@ -4,6 +4,7 @@
  */
 import { readFileSync } from "node:fs";
 import mysql from "mysql2/promise";
+import { WRAPPED_DEK_LENGTH } from "../../crypto/constants.js";
 import { MlflowSecretsError } from "../../errors.js";
 import { IMMUTABLE_AAD_MESSAGE, secretsTable } from "../schema.js";
 import type {
@@ -15,6 +16,7 @@ import type {
   TableDefinition,
   TransactionOptions,
 } from "../dialect.js";
+import { portableRotationSql } from "../dialect.js";
 import type { MysqlTarget } from "../uri.js";
 
 const MIGRATION_LOCK = "mlflow_secrets_migrations";
@@ -43,7 +45,6 @@ function createTable(table: TableDefinition): string[] {
   ];
 }
 
-const WRAPPED_DEK_BYTES = 60;
 /** Rows per statement: CASE is a linear search, so statements stay small. */
 const COMPARE_AND_SET_CHUNK = 100;
 
@@ -62,7 +63,7 @@ function compareAndSetChunk(
 ): { sql: string; params: SqlValue[] } {
   const whens = keys.map(() => "WHEN ? THEN ?").join(" ");
   const slot = (deks: Buffer, i: number) =>
-    deks.subarray((offset + i) * WRAPPED_DEK_BYTES, (offset + i + 1) * WRAPPED_DEK_BYTES);
+    deks.subarray((offset + i) * WRAPPED_DEK_LENGTH, (offset + i + 1) * WRAPPED_DEK_LENGTH);
   const params: SqlValue[] = [];
   keys.forEach((key, i) => params.push(key, slot(newDeks, i)));
   params.push(newVersion, oldVersion, ...keys);
@@ -84,7 +85,7 @@ const SQL: DialectSql = {
   nameKey: (column) => `CAST(${column} AS BINARY)`,
   nameParam: "CAST(? AS BINARY)",
   rotation: {
-    orderKey: "secret_id",
+    ...portableRotationSql("secret_id"),
     compareAndSetWrappedDeks: (u) => {
       const statements: { sql: string; params: SqlValue[] }[] = [];
       for (let at = 0; at < u.keys.length; at += COMPARE_AND_SET_CHUNK) {
@@ -134,7 +135,6 @@ function executorFor(connection: Queryable): SqlExecutor {
 
 export class MysqlDialect implements Dialect {
   readonly name = "mysql" as const;
-  readonly capabilities = { transactionalDdl: false } as const;
   readonly sql = SQL;
   readonly #pool: mysql.Pool;
   readonly #executor: SqlExecutor;

@@ -11,7 +11,12 @@ import type {
   SqlValue,
   TransactionOptions,
 } from "../dialect.js";
-import { createTableWithIndexStatements, packedCompareAndSet } from "../dialect.js";
+import { WRAPPED_DEK_LENGTH } from "../../crypto/constants.js";
+import {
+  createTableWithIndexStatements,
+  packedCompareAndSet,
+  portableRotationSql,
+} from "../dialect.js";
 import type { PostgresTarget } from "../uri.js";
 
 // An arbitrary constant: the advisory-lock key that serialises our migrations database-wide.
@@ -35,12 +40,10 @@ FOR EACH ROW
 EXECUTE FUNCTION prevent_secrets_aad_mutation()`,
 ];
 
-const WRAPPED_DEK_BYTES = 60;
-
 // One statement per batch: the ids as one JSON array, the DEKs as two packed byteas; the
 // array's ordinality picks each row's 60 bytes, and the primary key finds each row.
 const slice = (param: string) =>
-  `substring(${param}::bytea from (v.i::int - 1) * ${WRAPPED_DEK_BYTES} + 1 for ${WRAPPED_DEK_BYTES})`;
+  `substring(${param}::bytea from (v.i::int - 1) * ${WRAPPED_DEK_LENGTH} + 1 for ${WRAPPED_DEK_LENGTH})`;
 const COMPARE_AND_SET_WRAPPED_DEKS = `UPDATE secrets AS s SET wrapped_dek = ${slice("?")}, kek_version = ?
 FROM jsonb_array_elements_text(?::jsonb) WITH ORDINALITY AS v(id, i)
 WHERE s.secret_id = v.id AND s.kek_version = ? AND s.wrapped_dek = ${slice("?")}`;
@@ -48,7 +51,7 @@ WHERE s.secret_id = v.id AND s.kek_version = ? AND s.wrapped_dek = ${slice("?")}
 // A batch as one row: the ids as a JSON array and the DEKs as one bytea, in primary-key order.
 const packedRead = (after: string) =>
   `SELECT count(*) AS n, json_agg(k ORDER BY k)::text AS keys, string_agg(d, ''::bytea ORDER BY k) AS deks, ` +
-  `count(*) FILTER (WHERE length(d) <> ${WRAPPED_DEK_BYTES}) AS malformed ` +
+  `count(*) FILTER (WHERE length(d) <> ${WRAPPED_DEK_LENGTH}) AS malformed ` +
   `FROM (SELECT secret_id AS k, wrapped_dek AS d FROM secrets WHERE kek_version = ?${after} ORDER BY secret_id LIMIT ?) AS batch`;
 
 const SQL: DialectSql = {
@@ -59,7 +62,7 @@ const SQL: DialectSql = {
   nameKey: (column) => `${column} COLLATE "C"`,
   nameParam: "?",
   rotation: {
-    orderKey: "secret_id",
+    ...portableRotationSql("secret_id"),
     readPacked: { first: packedRead(""), next: packedRead(" AND secret_id > ?") },
     compareAndSetWrappedDeks: (u) => packedCompareAndSet(COMPARE_AND_SET_WRAPPED_DEKS, u),
   },
@@ -125,7 +128,6 @@ function executorFor(client: Queryable): SqlExecutor {
 
 export class PostgresDialect implements Dialect {
   readonly name = "postgresql" as const;
-  readonly capabilities = { transactionalDdl: true } as const;
   readonly sql = SQL;
   readonly #pool: pg.Pool;
   readonly #executor: SqlExecutor;

@@ -21,7 +21,12 @@ import type {
   SqlValue,
   TransactionOptions,
 } from "../dialect.js";
-import { createTableWithIndexStatements, packedCompareAndSet } from "../dialect.js";
+import { WRAPPED_DEK_LENGTH } from "../../crypto/constants.js";
+import {
+  createTableWithIndexStatements,
+  packedCompareAndSet,
+  portableRotationSql,
+} from "../dialect.js";
 import type { SqliteTarget } from "../uri.js";
 
 const BUSY_TIMEOUT_MS = 10_000;
@@ -32,7 +37,6 @@ function datasync(fd: number): Promise<void> {
     fs.fdatasync(fd, (err) => (err ? reject(err) : resolve())),
   );
 }
-const WRAPPED_DEK_BYTES = 60;
 
 /**
  * One connection per database file per process, shared by every store opened on it. Two
@@ -54,15 +58,15 @@ END`,
 
 // One statement per batch: the keys travel as one JSON array and the DEKs as two packed blobs,
 // so binding costs nothing per row; json_each's index picks each row's 60 bytes.
-const COMPARE_AND_SET_WRAPPED_DEKS = `UPDATE secrets SET wrapped_dek = substr(?, v.key * ${WRAPPED_DEK_BYTES} + 1, ${WRAPPED_DEK_BYTES}), kek_version = ?
+const COMPARE_AND_SET_WRAPPED_DEKS = `UPDATE secrets SET wrapped_dek = substr(?, v.key * ${WRAPPED_DEK_LENGTH} + 1, ${WRAPPED_DEK_LENGTH}), kek_version = ?
 FROM json_each(?) AS v
-WHERE secrets.rowid = v.value AND secrets.kek_version = ? AND secrets.wrapped_dek = substr(?, v.key * ${WRAPPED_DEK_BYTES} + 1, ${WRAPPED_DEK_BYTES})`;
+WHERE secrets.rowid = v.value AND secrets.kek_version = ? AND secrets.wrapped_dek = substr(?, v.key * ${WRAPPED_DEK_LENGTH} + 1, ${WRAPPED_DEK_LENGTH})`;
 
 // A batch as one row: the rowids as JSON and the DEKs concatenated into one blob, in rowid order
 // (SQLite ≥ 3.44). group_concat copies blob bytes as they are; the CAST keeps them a blob.
 const packedRead = (after: string) =>
   `SELECT count(*) AS n, json_group_array(k ORDER BY k) AS keys, CAST(group_concat(d, '' ORDER BY k) AS BLOB) AS deks, ` +
-  `sum(length(d) <> ${WRAPPED_DEK_BYTES}) AS malformed ` +
+  `sum(length(d) <> ${WRAPPED_DEK_LENGTH}) AS malformed ` +
   `FROM (SELECT rowid AS k, wrapped_dek AS d FROM secrets WHERE kek_version = ?${after} ORDER BY rowid LIMIT ?)`;
 
 const SQL: DialectSql = {
@@ -73,7 +77,7 @@ const SQL: DialectSql = {
   nameKey: (column) => column,
   nameParam: "?",
   rotation: {
-    orderKey: "rowid",
+    ...portableRotationSql("rowid"),
     readPacked: { first: packedRead(""), next: packedRead(" AND rowid > ?") },
     compareAndSetWrappedDeks: (u) => packedCompareAndSet(COMPARE_AND_SET_WRAPPED_DEKS, u),
   },
@@ -107,7 +111,6 @@ interface PendingWrite {
 
 export class SqliteDialect implements Dialect {
   readonly name = "sqlite" as const;
-  readonly capabilities = { transactionalDdl: true } as const;
   readonly sql = SQL;
   readonly #db: Database.Database;
   readonly #statements = new Map<string, Prepared>();

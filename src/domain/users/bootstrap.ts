@@ -5,11 +5,11 @@
  * announces anything.
  */
 import { randomBytes } from "node:crypto";
-import type { SecretStore } from "../store/index.js";
-import type { PasswordHasher } from "./auth/passwords.js";
-import { insertAuditEvent } from "./data/audit.js";
-import { countUsers, insertUser } from "./data/users.js";
-import { checkPassword, checkUsername } from "./services/users.js";
+import type { SecretStore } from "../../store/index.js";
+import type { PasswordHasher } from "./passwords.js";
+import { insertAuditEvent } from "../audit/data.js";
+import { countUsers, insertUser } from "./data.js";
+import { checkPassword, checkUsername } from "./service.js";
 
 export interface BootstrapOptions {
   adminUsername: string;
@@ -48,23 +48,4 @@ export async function bootstrapAdmin(
     if (store.dialect.isUniqueViolation(err)) return false;
     throw err;
   }
-}
-
-/** The default announcement: a banner on stderr. */
-export function announceOnStderr(username: string, password: string): void {
-  process.stderr.write(adminPasswordBanner(username, password));
-}
-
-/** The one time a generated admin password is shown. */
-export function adminPasswordBanner(username: string, password: string): string {
-  return [
-    "",
-    "================================================================================",
-    ` mlflow-secrets: created the first admin user '${username}' with the password`,
-    `   ${password}`,
-    " It is shown only this once and only its hash is stored: keep it somewhere safe,",
-    " or change it with PATCH /api/2.0/mlflow/users/update-password.",
-    "================================================================================",
-    "",
-  ].join("\n");
 }

@@ -1,5 +1,5 @@
 /** An error that fixes its own HTTP status and headers (429 with Retry-After, 405 with Allow, …). */
-import { MlflowSecretsError, type ErrorCode } from "../errors.js";
+import { MlflowSecretsError, type ErrorCode } from "../../errors.js";
 
 export class HttpError extends MlflowSecretsError {
   readonly status: number | undefined;

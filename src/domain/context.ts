@@ -1,9 +1,9 @@
 /** What every service call carries: who asks, from where, in which request and workspace. */
-import type { SqlExecutor } from "../../store/dialect.js";
-import type { SecretStore } from "../../store/index.js";
-import { MlflowSecretsError } from "../../errors.js";
-import { insertAuditEvent, type AuditActor, type AuditEventInput } from "../data/audit.js";
-import type { Principal } from "../permissions.js";
+import type { SqlExecutor } from "../store/dialect.js";
+import type { SecretStore } from "../store/index.js";
+import { MlflowSecretsError } from "../errors.js";
+import { insertAuditEvent, type AuditActor, type AuditEventInput } from "./audit/data.js";
+import type { Principal } from "./permissions/model.js";
 
 export interface CallContext {
   principal: Principal;
@@ -46,11 +46,6 @@ export function requireAdmin(ctx: CallContext, what: string): void {
 
 export function notFound(message: string): MlflowSecretsError {
   return new MlflowSecretsError(message, "RESOURCE_DOES_NOT_EXIST");
-}
-
-/** True for a refusal for lack of permission. */
-export function isPermissionDenied(err: unknown): boolean {
-  return err instanceof MlflowSecretsError && err.errorCode === "PERMISSION_DENIED";
 }
 
 /** Writes a `denied` audit row for a refused call, in its own transaction. */

@@ -1,7 +1,7 @@
 /** Rows of `mlflow_secrets_users`. Every function runs on the executor it is given (a transaction or not). */
 import { randomUUID } from "node:crypto";
 import type { SqlExecutor } from "../../store/dialect.js";
-import { USERS_TABLE } from "../../store/migrations.js";
+import { USERS_TABLE } from "./schema.js";
 
 export interface User {
   userId: string;

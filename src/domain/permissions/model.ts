@@ -3,18 +3,32 @@
  * USE (+ decrypt the value) < EDIT (+ update) < MANAGE (+ delete and grant). Admins may do
  * everything; other users have their explicit grant on a secret, else the default permission.
  */
-import { PERMISSION_NAMES, parsePermissionName, type PermissionName } from "../config.js";
-import { MlflowSecretsError } from "../errors.js";
+import { MlflowSecretsError, invalidParameter } from "../../errors.js";
 
-export { PERMISSION_NAMES, type PermissionName };
+/** Per-secret permission names (MLflow's, plus `USE`), lowest first. */
+export const PERMISSION_NAMES = ["NO_PERMISSIONS", "READ", "USE", "EDIT", "MANAGE"] as const;
+export type PermissionName = (typeof PERMISSION_NAMES)[number];
 
-/** What each secret operation needs. */
-export const REQUIRED_PERMISSION = Object.freeze({
-  read: "READ",
-  use: "USE",
-  edit: "EDIT",
-  manage: "MANAGE",
-} as const satisfies Record<string, PermissionName>);
+/**
+ * Parses a permission name (case-insensitive, surrounding blanks ignored); `source` names the
+ * variable or field in the error.
+ *
+ * @example
+ * ```ts
+ * parsePermissionName("use", "MLFLOW_SECRETS_DEFAULT_PERMISSION"); // "USE"
+ * ```
+ */
+export function parsePermissionName(raw: string, source: string): PermissionName {
+  const name = raw.trim().toUpperCase();
+  const found = PERMISSION_NAMES.find((p) => p === name);
+  if (found === undefined) {
+    const shown = raw.length > 40 ? `${raw.slice(0, 40)}…` : raw;
+    throw invalidParameter(
+      `${source} must be one of ${PERMISSION_NAMES.join(", ")}, got '${shown}'`,
+    );
+  }
+  return found;
+}
 
 const RANK: ReadonlyMap<PermissionName, number> = new Map(PERMISSION_NAMES.map((p, i) => [p, i]));
 

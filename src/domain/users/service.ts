@@ -4,9 +4,9 @@
  */
 import { MlflowSecretsError, invalidParameter } from "../../errors.js";
 import type { Dialect } from "../../store/dialect.js";
-import type { PasswordHasher } from "../auth/passwords.js";
-import { insertAuditEvent } from "../data/audit.js";
-import { grantsOfUser } from "../data/permissions.js";
+import type { PasswordHasher } from "./passwords.js";
+import { insertAuditEvent } from "../audit/data.js";
+import { grantsOfUser } from "../permissions/data.js";
 import {
   countUsers,
   deleteUser,
@@ -16,8 +16,8 @@ import {
   updateUserAdmin,
   updateUserPassword,
   type User,
-} from "../data/users.js";
-import type { PermissionName } from "../permissions.js";
+} from "./data.js";
+import type { PermissionName } from "../permissions/model.js";
 import {
   actorOf,
   notFound,
@@ -27,7 +27,7 @@ import {
   requireAdminToChange,
   type CallContext,
   type Database,
-} from "./context.js";
+} from "../context.js";
 
 export const MIN_PASSWORD_LENGTH = 12;
 export const MAX_PASSWORD_LENGTH = 1024;

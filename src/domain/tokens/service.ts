@@ -3,16 +3,10 @@
  * revoke their own; admins also those of others. A token is returned once, at creation.
  */
 import { invalidParameter } from "../../errors.js";
-import { generateApiToken } from "../auth/tokens.js";
-import { insertAuditEvent } from "../data/audit.js";
-import {
-  deleteToken,
-  findTokenById,
-  insertToken,
-  listTokens,
-  type ApiToken,
-} from "../data/tokens.js";
-import { findUserByName } from "../data/users.js";
+import { generateApiToken } from "./api-token.js";
+import { insertAuditEvent } from "../audit/data.js";
+import { deleteToken, findTokenById, insertToken, listTokens, type ApiToken } from "./data.js";
+import { findUserByName } from "../users/data.js";
 import {
   actorOf,
   notFound,
@@ -20,8 +14,8 @@ import {
   recordDenied,
   type CallContext,
   type Database,
-} from "./context.js";
-import { checkUsername } from "./users.js";
+} from "../context.js";
+import { checkUsername } from "../users/service.js";
 
 export interface TokensService {
   create(

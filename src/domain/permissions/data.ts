@@ -1,8 +1,9 @@
 /** Rows of `mlflow_secrets_permissions`: explicit per-secret grants. */
-import type { PermissionName } from "../../config.js";
+import type { PermissionName } from "./model.js";
 import type { SqlExecutor } from "../../store/dialect.js";
-import { PERMISSIONS_TABLE, USERS_TABLE } from "../../store/migrations.js";
-import { toPermissionName } from "../permissions.js";
+import { USERS_TABLE } from "../users/schema.js";
+import { PERMISSIONS_TABLE } from "./schema.js";
+import { toPermissionName } from "./model.js";
 
 export interface SecretGrant {
   secretId: string;

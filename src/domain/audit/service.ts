@@ -1,7 +1,7 @@
 /** Reading the audit log (admins only), newest first, with an opaque page token. */
 import { invalidParameter } from "../../errors.js";
-import { queryAuditEvents, type AuditEvent } from "../data/audit.js";
-import { requireAdmin, type CallContext, type Database } from "./context.js";
+import { queryAuditEvents, type AuditEvent } from "./data.js";
+import { requireAdmin, type CallContext, type Database } from "../context.js";
 
 export const MAX_AUDIT_PAGE = 1000;
 export const DEFAULT_AUDIT_PAGE = 100;

@@ -5,16 +5,16 @@
  */
 import { invalidParameter } from "../../errors.js";
 import type { SecretInfo, SecretPage, SecretStore } from "../../store/index.js";
-import { insertAuditEvent } from "../data/audit.js";
-import { deleteGrantsOnSecret, grantsOfUser, insertGrant } from "../data/permissions.js";
-import { permits, type PermissionName } from "../permissions.js";
+import { insertAuditEvent } from "../audit/data.js";
+import { deleteGrantsOnSecret, grantsOfUser, insertGrant } from "../permissions/data.js";
+import { permits, type PermissionName } from "../permissions/model.js";
 import {
   actorOf,
   databaseOf,
   permissionDenied,
   recordDenied,
   type CallContext,
-} from "./context.js";
+} from "../context.js";
 import { createSecretGuard } from "./guard.js";
 
 export interface SecretsServiceDeps {

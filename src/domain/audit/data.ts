@@ -6,7 +6,7 @@
  */
 import { randomUUID } from "node:crypto";
 import type { SqlExecutor, SqlValue } from "../../store/dialect.js";
-import { AUDIT_LOG_TABLE } from "../../store/migrations.js";
+import { AUDIT_LOG_TABLE } from "./schema.js";
 
 export const AUDIT_ACTIONS = [
   "secret.create",

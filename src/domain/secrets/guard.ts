@@ -6,21 +6,21 @@
  */
 import type { SqlExecutor } from "../../store/dialect.js";
 import type { SecretInfo, SecretStore, SecretTransaction } from "../../store/index.js";
-import { insertAuditEvent, type AuditAction } from "../data/audit.js";
-import { findGrant } from "../data/permissions.js";
+import { insertAuditEvent, type AuditAction } from "../audit/data.js";
+import { findGrant } from "../permissions/data.js";
 import {
   effectivePermission,
   permits,
   type PermissionName,
   type Principal,
-} from "../permissions.js";
+} from "../permissions/model.js";
 import {
   actorOf,
   databaseOf,
   permissionDenied,
   recordDenied,
   type CallContext,
-} from "./context.js";
+} from "../context.js";
 
 export interface SecretGuard {
   /** The permission a principal has on a secret id (explicit grant, else the default). */

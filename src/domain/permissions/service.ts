@@ -5,19 +5,13 @@
 import { MlflowSecretsError } from "../../errors.js";
 import type { Dialect, SqlExecutor } from "../../store/dialect.js";
 import type { SecretStore } from "../../store/index.js";
-import type { AuditAction } from "../data/audit.js";
-import {
-  deleteGrant,
-  findGrant,
-  insertGrant,
-  updateGrant,
-  type SecretGrant,
-} from "../data/permissions.js";
-import { findUserByName } from "../data/users.js";
-import { permits, toPermissionName, type PermissionName } from "../permissions.js";
-import { databaseOf, notFound, permissionDenied, type CallContext } from "./context.js";
-import { createSecretGuard } from "./guard.js";
-import { checkUsername } from "./users.js";
+import type { AuditAction } from "../audit/data.js";
+import { deleteGrant, findGrant, insertGrant, updateGrant, type SecretGrant } from "./data.js";
+import { findUserByName } from "../users/data.js";
+import { permits, toPermissionName, type PermissionName } from "./model.js";
+import { databaseOf, notFound, permissionDenied, type CallContext } from "../context.js";
+import { createSecretGuard } from "../secrets/guard.js";
+import { checkUsername } from "../users/service.js";
 
 export interface GrantRequest {
   secretId: string;

@@ -1,6 +1,7 @@
 /** Rows of `mlflow_secrets_tokens`: only the SHA-256 of a token is stored. */
 import type { SqlExecutor } from "../../store/dialect.js";
-import { TOKENS_TABLE, USERS_TABLE } from "../../store/migrations.js";
+import { USERS_TABLE } from "../users/schema.js";
+import { TOKENS_TABLE } from "./schema.js";
 
 export interface ApiToken {
   tokenId: string;
