@@ -13,7 +13,7 @@ import {
   MAX_KEK_VERSION,
 } from "./crypto/constants.js";
 import { validateKekVersion } from "./crypto/kek.js";
-import { invalidParameter } from "./errors.js";
+import { MlflowSecretsError, invalidParameter } from "./errors.js";
 
 /**
  * An environment: variable name → value. Every reader here takes one, and reads the process
@@ -169,7 +169,11 @@ export function readKeyringFile(env: Env | undefined = process.env): KeyringFile
     const v = version as number;
     const known = byVersion.get(v);
     if (known !== undefined && known !== text) {
-      throw invalidParameter(`${source}: two different passphrases for kek_version ${v}`);
+      throw new MlflowSecretsError(
+        `${source}: two different passphrases for kek_version ${v}`,
+        "INVALID_PARAMETER_VALUE",
+        { reason: "KEYRING_CONFLICT" },
+      );
     }
     if (known === undefined) {
       byVersion.set(v, text);

@@ -23,6 +23,42 @@ export const ERROR_CODES = [
 export type ErrorCode = (typeof ERROR_CODES)[number];
 
 /**
+ * What this package's own errors are about, finer than MLflow's code, for callers that switch on
+ * a cause (no code matches on message text). Closed: a new reason is a new entry here and in the
+ * README's table (a test keeps the two in sync).
+ */
+export const ERROR_REASONS = [
+  /** A value or a DEK did not decrypt: wrong KEK, tampered row, or an id/name that does not match. */
+  "DECRYPT_FAILED",
+  /** Two different passphrases were given for one KEK version. */
+  "KEYRING_CONFLICT",
+  /** A row's `kek_version` has no KEK in the keyring. */
+  "KEK_VERSION_MISSING",
+  /** The configured KEK for a version does not unwrap the DEKs stored with it. */
+  "WRONG_PASSPHRASE",
+  /** A KEK rotation stopped at a row whose DEK cannot be re-wrapped (`KekRotationError`). */
+  "ROTATION_ROW",
+  /** The store was used inside its own `transaction(...)` callback instead of `tx`. */
+  "TX_REENTRANT",
+  /** The database could not be opened or reached. */
+  "DATABASE_UNAVAILABLE",
+  /** The database's schema is newer than this version of the package. */
+  "SCHEMA_TOO_NEW",
+  /** The database lacks a table this package needs and may not create (MLflow's). */
+  "SCHEMA_MISSING",
+  /** A committed write could not be flushed to disk: it may not survive a power loss. */
+  "NOT_DURABLE",
+  /** A stored secret does not hold what MLflow's store writes (a JSON object of values). */
+  "SECRET_MALFORMED",
+  /** A crypto self-test against OpenSSL failed. */
+  "SELF_TEST_FAILED",
+  /** Someone at the terminal cancelled a question. */
+  "CANCELLED",
+] as const;
+
+export type ErrorReason = (typeof ERROR_REASONS)[number];
+
+/**
  * An error code as carried by an error: one of {@link ERROR_CODES}, or any code a remote MLflow
  * server answered with (`RestError` keeps the server's code verbatim).
  */
@@ -42,6 +78,13 @@ const HTTP_STATUS: Readonly<Record<ErrorCode, number>> = Object.freeze({
   INTERNAL_ERROR: 500,
 });
 
+/** What an error of the family may carry besides its message and code. */
+export interface ErrorOptions {
+  /** The lower-level error this one wraps. */
+  cause?: unknown;
+  reason?: ErrorReason;
+}
+
 /**
  * The base class of every error this package throws for bad input, failed decryption, missing
  * resources and refused access.
@@ -51,7 +94,7 @@ const HTTP_STATUS: Readonly<Record<ErrorCode, number>> = Object.freeze({
  * try {
  *   decryptSecret(encryptedValue, wrappedDek, kek, secretId, secretName);
  * } catch (err) {
- *   if (err instanceof MlflowSecretsError && err.errorCode === "INVALID_PARAMETER_VALUE") {
+ *   if (err instanceof MlflowSecretsError && err.reason === "DECRYPT_FAILED") {
  *     // wrong KEK, tampered row, or id/name that do not match the ciphertext
  *   }
  * }
@@ -60,15 +103,15 @@ const HTTP_STATUS: Readonly<Record<ErrorCode, number>> = Object.freeze({
 export class MlflowSecretsError extends Error {
   /** MLflow's error code, e.g. `INVALID_PARAMETER_VALUE` (a server's own code for `RestError`). */
   readonly errorCode: AnyErrorCode;
+  /** What it is about, where this package knows more than MLflow's code says. */
+  readonly reason: ErrorReason | undefined;
 
-  constructor(
-    message: string,
-    errorCode: AnyErrorCode = "INTERNAL_ERROR",
-    options?: { cause?: unknown },
-  ) {
+  /** Every error of the family takes (message, errorCode, options) in this order. */
+  constructor(message: string, errorCode: AnyErrorCode = "INTERNAL_ERROR", options?: ErrorOptions) {
     super(message, options?.cause === undefined ? undefined : { cause: options.cause });
     this.name = "MlflowSecretsError";
     this.errorCode = errorCode;
+    this.reason = options?.reason;
   }
 
   /** The HTTP status MLflow answers with for this error's code. */
@@ -120,12 +163,7 @@ export class RestError extends MlflowSecretsError {
   /** The HTTP status of the response. */
   readonly status: number;
 
-  constructor(
-    errorCode: AnyErrorCode,
-    message: string,
-    status: number,
-    options?: { cause?: unknown },
-  ) {
+  constructor(message: string, errorCode: AnyErrorCode, status: number, options?: ErrorOptions) {
     super(message, errorCode, options);
     this.name = "RestError";
     this.status = status;

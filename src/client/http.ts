@@ -670,12 +670,12 @@ export function verifyRestResponse(
       typeof message === "string" && message !== ""
         ? scrubSecrets(message, secrets)
         : `API request to endpoint ${endpoint} failed with error code ${status} (${errorCode})`;
-    throw new RestError(errorCode, detail, status);
+    throw new RestError(detail, errorCode, status);
   }
   throw new RestError(
-    errorCodeForStatus(status),
     `API request to endpoint ${endpoint} failed with error code ${status} != 200. Response body: ` +
       `'${quoteBody(text, secrets)}'`,
+    errorCodeForStatus(status),
     status,
   );
 }

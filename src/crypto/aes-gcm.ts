@@ -107,7 +107,11 @@ export function open(key: AesKey, data: Uint8Array, aad: Uint8Array | undefined)
   if (data.length < GCM_NONCE_LENGTH) {
     throw invalidParameter(`Ciphertext too short (must be at least ${GCM_NONCE_LENGTH} bytes)`);
   }
-  if (data.length < OVERHEAD) throw invalidParameter(TAG_FAILURE);
+  if (data.length < OVERHEAD) {
+    throw new MlflowSecretsError(TAG_FAILURE, "INVALID_PARAMETER_VALUE", {
+      reason: "DECRYPT_FAILED",
+    });
+  }
   const tagStart = data.length - GCM_TAG_LENGTH;
   try {
     const decipher = createDecipheriv(
@@ -122,7 +126,10 @@ export function open(key: AesKey, data: Uint8Array, aad: Uint8Array | undefined)
     decipher.final(); // throws when the tag does not verify
     return plaintext;
   } catch (err) {
-    throw new MlflowSecretsError(TAG_FAILURE, "INVALID_PARAMETER_VALUE", { cause: err });
+    throw new MlflowSecretsError(TAG_FAILURE, "INVALID_PARAMETER_VALUE", {
+      cause: err,
+      reason: "DECRYPT_FAILED",
+    });
   }
 }
 

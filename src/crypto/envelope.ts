@@ -5,6 +5,9 @@
 import { randomFillSync } from "node:crypto";
 import { isUtf8 } from "node:buffer";
 import { MlflowSecretsError, invalidParameter } from "../errors.js";
+
+/** Every failed decryption, unwrap or re-wrap says so the same way (and says nothing else). */
+const DECRYPT = "DECRYPT_FAILED" as const;
 import {
   AES_256_KEY_LENGTH,
   CRYPTO_KEK_PASSPHRASE_ENV_VAR,
@@ -86,12 +89,15 @@ function unwrapWith(wrappedDek: Uint8Array, kek: KekInternals | AesKey): Buffer 
   if (!isAesKey(kek) && wrappedDek.length === WRAPPED_DEK_LENGTH) {
     const dek = kek.wrapper.unwrap(wrappedDek);
     if (dek !== undefined) return dek;
-    throw new MlflowSecretsError(UNWRAP_FAILURE, "INVALID_PARAMETER_VALUE");
+    throw new MlflowSecretsError(UNWRAP_FAILURE, "INVALID_PARAMETER_VALUE", { reason: DECRYPT });
   }
   try {
     return open(isAesKey(kek) ? kek : kek.key, wrappedDek, undefined);
   } catch (err) {
-    throw new MlflowSecretsError(UNWRAP_FAILURE, "INVALID_PARAMETER_VALUE", { cause: err });
+    throw new MlflowSecretsError(UNWRAP_FAILURE, "INVALID_PARAMETER_VALUE", {
+      cause: err,
+      reason: DECRYPT,
+    });
   }
 }
 
@@ -219,7 +225,10 @@ export function decryptPlaintext(
     const message = kek.usingDefaultPassphrase
       ? DECRYPT_FAILURE_DEFAULT_PASSPHRASE
       : DECRYPT_FAILURE;
-    throw new MlflowSecretsError(message, "INVALID_PARAMETER_VALUE", { cause: err });
+    throw new MlflowSecretsError(message, "INVALID_PARAMETER_VALUE", {
+      cause: err,
+      reason: DECRYPT,
+    });
   } finally {
     dek?.fill(0);
   }
@@ -231,7 +240,7 @@ export function decodePlaintext(plaintext: Buffer, kek: KekManager): string {
     const message = kek.usingDefaultPassphrase
       ? DECRYPT_FAILURE_DEFAULT_PASSPHRASE
       : DECRYPT_FAILURE;
-    throw new MlflowSecretsError(message, "INVALID_PARAMETER_VALUE");
+    throw new MlflowSecretsError(message, "INVALID_PARAMETER_VALUE", { reason: DECRYPT });
   }
   return plaintext.toString("utf8");
 }
@@ -312,7 +321,10 @@ export function rewrapDek(wrappedDek: Uint8Array, oldKek: KekManager, newKek: Ke
     dek = unwrapWith(wrappedDek, oldKey);
     return wrapWith(dek, newKey);
   } catch (err) {
-    throw new MlflowSecretsError(ROTATE_FAILURE, "INVALID_PARAMETER_VALUE", { cause: err });
+    throw new MlflowSecretsError(ROTATE_FAILURE, "INVALID_PARAMETER_VALUE", {
+      cause: err,
+      reason: DECRYPT,
+    });
   } finally {
     dek?.fill(0);
   }

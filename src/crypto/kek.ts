@@ -240,6 +240,7 @@ function selfTest(key: KeyObject, wrapper: DekWrapper): void {
       throw new MlflowSecretsError(
         "AES-GCM self-test failed: DEK wrapping is disabled",
         "INTERNAL_ERROR",
+        { reason: "SELF_TEST_FAILED" },
       );
     }
     viaOpenSsl.fill(0);

@@ -126,11 +126,11 @@ export class KekRotationError extends MlflowSecretsError {
   readonly committed: number;
 
   constructor(
-    failure: { secretId: string; secretName: string; mode: RotationMode; committed: number },
     message: string,
-    cause?: unknown,
+    failure: { secretId: string; secretName: string; mode: RotationMode; committed: number },
+    options: { cause?: unknown } = {},
   ) {
-    super(message, "INVALID_STATE", { cause });
+    super(message, "INVALID_STATE", { cause: options.cause, reason: "ROTATION_ROW" });
     this.name = "KekRotationError";
     this.secretId = failure.secretId;
     this.secretName = failure.secretName;
@@ -472,10 +472,10 @@ async function rotateOffline(
         },
         fail: async (failure) => {
           throw new KekRotationError(
-            { ...failure, mode: "offline", committed: 0 },
             `KEK rotation failed at secret '${failure.secretName}' (${failure.secretId}). ` +
               "No changes were made. Fix the issue and re-run the command.",
-            new MlflowSecretsError(failure.problem, "INVALID_PARAMETER_VALUE"),
+            { ...failure, mode: "offline", committed: 0 },
+            { cause: new MlflowSecretsError(failure.problem, "INVALID_PARAMETER_VALUE") },
           );
         },
         progress: (changed, left) => {
@@ -518,11 +518,11 @@ async function rotateOnline(
         ),
       fail: async (failure) => {
         throw new KekRotationError(
-          { ...failure, mode: "online", committed: rotated },
           `KEK rotation failed at secret '${failure.secretName}' (${failure.secretId}). ` +
             `${rotated} secret(s) already rotated to kek_version ${plan.newKek.kekVersion} stay so ` +
             "(servers need both KEKs until the rotation completes). Fix the issue and re-run the command to resume.",
-          new MlflowSecretsError(failure.problem, "INVALID_PARAMETER_VALUE"),
+          { ...failure, mode: "online", committed: rotated },
+          { cause: new MlflowSecretsError(failure.problem, "INVALID_PARAMETER_VALUE") },
         );
       },
       progress: (changed, left) => {

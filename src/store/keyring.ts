@@ -11,7 +11,7 @@ import {
   type Env,
 } from "../config.js";
 import { KekManager } from "../crypto/index.js";
-import { invalidParameter } from "../errors.js";
+import { MlflowSecretsError } from "../errors.js";
 
 export interface KeyringOptions {
   /**
@@ -50,7 +50,11 @@ export class Keyring {
   static of(current: KekManager, older: readonly KekManager[] = []): Keyring {
     for (const manager of older) {
       if (manager.kekVersion === current.kekVersion && !manager.getKek().equals(current.getKek())) {
-        throw invalidParameter(`Two different passphrases for kek_version ${current.kekVersion}`);
+        throw new MlflowSecretsError(
+          `Two different passphrases for kek_version ${current.kekVersion}`,
+          "INVALID_PARAMETER_VALUE",
+          { reason: "KEYRING_CONFLICT" },
+        );
       }
     }
     return new Keyring(current, older);
@@ -85,10 +89,11 @@ export class Keyring {
         older: file?.entries ?? [],
       });
     } catch (err) {
-      if (file && err instanceof Error && err.message.startsWith("Two different passphrases")) {
-        throw invalidParameter(
+      if (file && err instanceof MlflowSecretsError && err.reason === "KEYRING_CONFLICT") {
+        throw new MlflowSecretsError(
           `${KEYRING_FILE_ENV_VAR} '${file.path}': ${err.message} (the current KEK and an entry)`,
-          err,
+          "INVALID_PARAMETER_VALUE",
+          { cause: err, reason: "KEYRING_CONFLICT" },
         );
       }
       throw err;

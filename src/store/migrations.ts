@@ -77,6 +77,7 @@ export async function migrate(
       throw new MlflowSecretsError(
         `The database has mlflow-secrets schema version ${newest}, newer than this version supports (${latest}): upgrade mlflow-secrets`,
         "INVALID_STATE",
+        { reason: "SCHEMA_TOO_NEW" },
       );
     }
     const applied: number[] = [];

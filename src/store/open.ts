@@ -123,9 +123,7 @@ export async function openSecretStore(options: OpenSecretStoreOptions = {}): Pro
     throw new MlflowSecretsError(
       `Cannot open the database ${shown}: ${scrub((err as Error).message, uri)}`,
       "INVALID_STATE",
-      {
-        cause: err,
-      },
+      { cause: err, reason: "DATABASE_UNAVAILABLE" },
     );
   }
   try {
@@ -135,6 +133,7 @@ export async function openSecretStore(options: OpenSecretStoreOptions = {}): Pro
       throw new MlflowSecretsError(
         `Cannot connect to ${shown}: ${scrub((err as Error).message, uri)}`,
         "INVALID_STATE",
+        { reason: "DATABASE_UNAVAILABLE" },
       );
     }
     const mlflowManaged = await dialect.tableExists("alembic_version");
@@ -142,6 +141,7 @@ export async function openSecretStore(options: OpenSecretStoreOptions = {}): Pro
       throw new MlflowSecretsError(
         `The database ${shown} is managed by MLflow but has no secrets table: run \`mlflow db upgrade ${shown}\` first`,
         "INVALID_STATE",
+        { reason: "SCHEMA_MISSING" },
       );
     }
     if (options.migrate ?? true) {
@@ -153,6 +153,7 @@ export async function openSecretStore(options: OpenSecretStoreOptions = {}): Pro
       throw new MlflowSecretsError(
         `The database ${shown} has no secrets table: run \`mlflow-secrets db upgrade\` first`,
         "INVALID_STATE",
+        { reason: "SCHEMA_MISSING" },
       );
     }
     const hasWorkspaceColumn = (await dialect.columnNames("secrets")).includes("workspace");
@@ -168,6 +169,11 @@ export async function openSecretStore(options: OpenSecretStoreOptions = {}): Pro
         throw new MlflowSecretsError(
           `Refusing to open ${shown}: ${problems.map((p) => describeKeyringProblem(p, keyring)).join("; ")}`,
           "INVALID_STATE",
+          {
+            reason: problems.some((p) => p.problem === "wrong-passphrase")
+              ? "WRONG_PASSPHRASE"
+              : "KEK_VERSION_MISSING",
+          },
         );
       }
     }

@@ -451,6 +451,7 @@ export class SecretStore {
           `which the keyring does not hold (configured versions: ${this.#keyring.versions.join(", ")}). ` +
           "Add that KEK to MLFLOW_SECRETS_KEYRING_FILE.",
         "INVALID_STATE",
+        { reason: "KEK_VERSION_MISSING" },
       );
     }
     return kek;
@@ -757,6 +758,7 @@ export class SecretStore {
           throw new MlflowSecretsError(
             `Secret '${row.secret_name}' (${row.secret_id}) does not hold a JSON object of values`,
             "INVALID_STATE",
+            { reason: "SECRET_MALFORMED" },
           );
         }
         const result: Record<string, string> = {};

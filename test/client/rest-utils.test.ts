@@ -388,7 +388,7 @@ describe("call_endpoint / verify_rest_response", () => {
   it("call_endpoints falls through on ENDPOINT_NOT_FOUND only", async () => {
     const creds = new MlflowHostCreds({ host: "http://my-host" });
     const calls: string[] = [];
-    const notFound = new RestError("ENDPOINT_NOT_FOUND", "nope", 404);
+    const notFound = new RestError("nope", "ENDPOINT_NOT_FOUND", 404);
     let answers: unknown[] = [notFound, { ok: true }];
     const call = (_c: unknown, endpoint: string, method: string): Promise<unknown> => {
       calls.push(`${method} ${endpoint}`);
@@ -406,7 +406,7 @@ describe("call_endpoint / verify_rest_response", () => {
       callEndpoints(creds, endpoints, {}, call),
       (err: RestError) => err.errorCode === "ENDPOINT_NOT_FOUND",
     );
-    answers = [new RestError("INTERNAL_ERROR", "", 500), { ok: true }];
+    answers = [new RestError("", "INTERNAL_ERROR", 500), { ok: true }];
     await assert.rejects(
       callEndpoints(creds, endpoints, {}, call),
       (err: RestError) => err.errorCode === "INTERNAL_ERROR",

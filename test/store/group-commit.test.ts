@@ -3,11 +3,16 @@
  * each one still succeeds or fails alone, and a success is reported only once it is committed.
  */
 import assert from "node:assert/strict";
-import fs from "node:fs";
-import { syncBuiltinESMExports } from "node:module";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { describe, it } from "node:test";
+import { SqliteDialect } from "../../src/store/dialects/sqlite.js";
+import type { WalSync } from "../../src/store/group-commit.js";
+import { STORE_MIGRATIONS, migrate } from "../../src/store/migrations.js";
+import { SecretStore } from "../../src/store/secret-store.js";
 import { DIALECTS } from "../helpers/databases.js";
-import { withStore } from "../helpers/store.js";
+import { testKeyring, withStore } from "../helpers/store.js";
 
 for (const dialect of DIALECTS) {
   describe(`concurrent transactions on ${dialect.name}`, () => {
@@ -66,54 +71,139 @@ for (const dialect of DIALECTS) {
   });
 }
 
-describe("durability of SQLite writes", () => {
-  it("settles a write only after the WAL holding its commit has been fsynced", () =>
-    withStore(DIALECTS[0]!, async (store) => {
-      // Spy on the WAL fsyncs: the thread-pool one (slowed down on purpose) and the inline one.
-      const events: string[] = [];
-      const originalAsync = fs.fdatasync;
-      const originalSync = fs.fdatasyncSync;
-      fs.fdatasync = ((fd: number, callback: (err: NodeJS.ErrnoException | null) => void) => {
-        events.push("sync-start");
-        setTimeout(() => {
-          originalAsync(fd, (err) => {
+/** A WAL fsync the test releases by hand, recording what happened when. */
+function scriptedSync(events: string[]) {
+  const pending: (() => void)[] = [];
+  return {
+    pending,
+    walSync: {
+      sync: () =>
+        new Promise<void>((resolve) => {
+          events.push("sync-start");
+          pending.push(() => {
             events.push("sync-end");
-            callback(err);
+            resolve();
           });
-        }, 30);
-      }) as typeof fs.fdatasync;
-      fs.fdatasyncSync = (fd: number) => {
-        originalSync(fd);
+        }),
+      syncNow: () => {
         events.push("inline-sync");
-      };
-      syncBuiltinESMExports();
-      try {
-        await Promise.all(
-          Array.from({ length: 5 }, (_, i) =>
-            store
-              .createSecret({ secretName: `durable-${i}`, secretValue: { api_key: "k" } })
-              .then(() => events.push(`done-${i}`)),
-          ),
-        );
-        const { secrets } = await store.listSecretInfos();
-        await store.updateSecret({ secretId: secrets[0]!.secretId, authConfig: {} });
-        events.push("update-done");
-      } finally {
-        fs.fdatasync = originalAsync;
-        fs.fdatasyncSync = originalSync;
-        syncBuiltinESMExports();
-      }
-      // The concurrent writes settled after one thread-pool sync ended; the lone update after
-      // an inline sync.
-      const firstEnd = events.indexOf("sync-end");
-      assert.ok(firstEnd >= 0, events.join(","));
-      for (let i = 0; i < 5; i++)
-        assert.ok(events.indexOf(`done-${i}`) > firstEnd, events.join(","));
-      assert.ok(events.filter((e) => e === "sync-start").length <= 2, events.join(","));
-      const updateDone = events.indexOf("update-done");
-      assert.ok(
-        events.lastIndexOf("inline-sync") >= 0 && events.lastIndexOf("inline-sync") < updateDone,
-        events.join(","),
+      },
+    },
+    /** Ends every fsync in flight. */
+    release() {
+      for (const end of pending.splice(0)) end();
+    },
+  };
+}
+
+/** A store on its own SQLite file whose WAL fsync is `walSync`. */
+async function storeWithSync(
+  walSync: WalSync,
+): Promise<{ store: SecretStore; done: () => Promise<void> }> {
+  const dir = mkdtempSync(join(tmpdir(), "group-commit-"));
+  const dialect = SqliteDialect.open(
+    { dialect: "sqlite", path: join(dir, "store.db") },
+    { walSync },
+  );
+  await migrate(dialect, { mlflowManaged: false, migrations: STORE_MIGRATIONS });
+  const store = new SecretStore(dialect, await testKeyring(), {
+    mlflowManaged: false,
+    hasWorkspaceColumn: true,
+    uri: "sqlite:///test",
+  });
+  return {
+    store,
+    done: async () => {
+      await store.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+const tick = () => new Promise((resolve) => setTimeout(resolve, 20));
+
+describe("durability of SQLite writes and reads", () => {
+  it("settles grouped writes only after one fsync covering their commit; a lone write syncs inline", async () => {
+    const events: string[] = [];
+    const sync = scriptedSync(events);
+    const { store, done } = await storeWithSync(sync.walSync);
+    events.length = 0; // the migrations' commits
+    try {
+      const writes = Promise.all(
+        Array.from({ length: 5 }, (_, i) =>
+          store
+            .createSecret({ secretName: `durable-${i}`, secretValue: { api_key: "k" } })
+            .then(() => events.push(`done-${i}`)),
+        ),
       );
-    }));
+      await tick();
+      assert.deepEqual(events, ["sync-start"], "nothing settles before the fsync ends");
+      sync.release();
+      await writes;
+      assert.deepEqual(events.slice(0, 2), ["sync-start", "sync-end"]);
+      assert.equal(events.filter((e) => e === "sync-start").length, 1, events.join(","));
+      // A lone write with nothing else in flight is synced inline, before it settles.
+      const { secrets } = await store.listSecretInfos();
+      await store.updateSecret({ secretId: secrets[0]!.secretId, authConfig: {} });
+      assert.equal(events.at(-1), "inline-sync");
+    } finally {
+      sync.release();
+      await done();
+    }
+  });
+
+  it("answers no read from a commit whose fsync has not ended", async () => {
+    const events: string[] = [];
+    const sync = scriptedSync(events);
+    const { store, done } = await storeWithSync(sync.walSync);
+    try {
+      const first = await store.createSecret({ secretName: "first", secretValue: { k: "v" } });
+      // Two writes in flight make a group: its fsync runs on the "thread pool" (held here).
+      const writes = Promise.all([
+        store.createSecret({ secretName: "a", secretValue: { k: "v" } }),
+        store.createSecret({ secretName: "b", secretValue: { k: "v" } }),
+      ]);
+      await tick();
+      assert.ok(events.includes("sync-start"));
+      // The rows are committed (visible to SQLite) but not on disk: reads wait.
+      let listed: string[] | undefined;
+      const read = store.listSecretInfos().then((page) => {
+        listed = page.secrets.map((s) => s.secretName);
+      });
+      let got = false;
+      const get = store.getSecretInfo({ secretId: first.secretId }).then(() => (got = true));
+      await tick();
+      assert.equal(listed, undefined, "a list answered before the fsync ended");
+      assert.equal(got, false, "a get answered before the fsync ended");
+      sync.release();
+      await Promise.all([writes, read, get]);
+      assert.deepEqual(listed, ["a", "b", "first"]);
+      // With nothing in flight, reads answer at once.
+      await store.getSecretInfo({ secretId: first.secretId });
+    } finally {
+      sync.release();
+      await done();
+    }
+  });
+
+  it("fails the writes whose commit could not be synced, with NOT_DURABLE", async () => {
+    let failing = false;
+    const eio = () => Object.assign(new Error("EIO"), { code: "EIO" });
+    const { store, done } = await storeWithSync({
+      sync: () => (failing ? Promise.reject(eio()) : Promise.resolve()),
+      syncNow: () => {
+        if (failing) throw eio();
+      },
+    });
+    failing = true;
+    try {
+      await assert.rejects(store.createSecret({ secretName: "lost", secretValue: { k: "v" } }), {
+        reason: "NOT_DURABLE",
+      });
+      // SQLite syncs every commit itself from then on: later writes succeed.
+      await store.createSecret({ secretName: "later", secretValue: { k: "v" } });
+    } finally {
+      await done();
+    }
+  });
 });

@@ -268,6 +268,7 @@ for (const dialect of DIALECTS) {
               /passphrase for kek_version 1 does not decrypt the secrets stored with it: check MLFLOW_CRYPTO_KEK_PASSPHRASE/,
             );
             assert.ok(!err.message.includes("not the passphrase"));
+            assert.equal(err.reason, "WRONG_PASSPHRASE");
             return true;
           },
         );

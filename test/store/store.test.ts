@@ -512,5 +512,44 @@ for (const dialect of DIALECTS) {
         ]);
         assert.equal((await store.listSecretInfos()).secrets.length, ids.length);
       }));
+
+    it("refuses at once a store call inside its own transaction (instead of tx), and rolls back", () =>
+      withStore(dialect, async (store) => {
+        const { secretId } = await store.createSecret({
+          secretName: "existing",
+          secretValue: { api_key: "sk-1" },
+        });
+        const misuses: [string, () => Promise<unknown>][] = [
+          ["getSecretInfo", () => store.getSecretInfo({ secretId })],
+          ["createSecret", () => store.createSecret({ secretName: "x", secretValue: { k: "v" } })],
+          ["listSecretInfos", () => store.listSecretInfos()],
+          ["getSecretValue", () => store.getSecretValue({ secretId })],
+          ["transaction", () => store.transaction(async () => 1)],
+          ["dialect.get", () => store.dialect.get("SELECT 1 AS one")],
+        ];
+        for (const [name, misuse] of misuses) {
+          const started = Date.now();
+          await assert.rejects(
+            store.transaction(async (tx) => {
+              await tx.createSecret({ secretName: `before-${name}`, secretValue: { k: "v" } });
+              // After an await as well: the transaction's context follows its callback.
+              await new Promise((resolve) => setImmediate(resolve));
+              await misuse();
+            }),
+            (err: MlflowSecretsError) =>
+              err.reason === "TX_REENTRANT" && /use the `tx`/.test(err.message),
+            name,
+          );
+          assert.ok(Date.now() - started < 100, `${name} took ${Date.now() - started} ms`);
+        }
+        // Everything rolled back; the store works as before, also concurrently.
+        const names = (await store.listSecretInfos()).secrets.map((s) => s.secretName);
+        assert.deepEqual(names, ["existing"]);
+        await Promise.all([
+          store.getSecretInfo({ secretId }),
+          store.transaction((tx) => tx.getSecretInfo({ secretId })),
+          store.createSecret({ secretName: "after", secretValue: { k: "v" } }),
+        ]);
+      }));
   });
 }

@@ -17,6 +17,7 @@ import type {
   TransactionOptions,
 } from "../dialect.js";
 import { portableRotationSql } from "../dialect.js";
+import { reentrantCall, runAsTransaction } from "../transaction-scope.js";
 import type { MysqlTarget } from "../uri.js";
 
 const MIGRATION_LOCK = "mlflow_secrets_migrations";
@@ -162,30 +163,36 @@ export class MysqlDialect implements Dialect {
   }
 
   all<T extends Row = Row>(sql: string, params?: readonly SqlValue[]): Promise<T[]> {
-    return this.#executor.all<T>(sql, params);
+    const reentrant = reentrantCall(this);
+    return reentrant ? Promise.reject(reentrant) : this.#executor.all<T>(sql, params);
   }
 
   get<T extends Row = Row>(sql: string, params?: readonly SqlValue[]): Promise<T | undefined> {
-    return this.#executor.get<T>(sql, params);
+    const reentrant = reentrantCall(this);
+    return reentrant ? Promise.reject(reentrant) : this.#executor.get<T>(sql, params);
   }
 
   run(sql: string, params?: readonly SqlValue[]): Promise<number> {
-    return this.#executor.run(sql, params);
+    const reentrant = reentrantCall(this);
+    return reentrant ? Promise.reject(reentrant) : this.#executor.run(sql, params);
   }
 
   exec(statements: readonly string[]): Promise<void> {
-    return this.#executor.exec(statements);
+    const reentrant = reentrantCall(this);
+    return reentrant ? Promise.reject(reentrant) : this.#executor.exec(statements);
   }
 
   async transaction<T>(
     fn: (tx: SqlExecutor) => Promise<T>,
     _options?: TransactionOptions,
   ): Promise<T> {
+    const reentrant = reentrantCall(this);
+    if (reentrant) throw reentrant;
     const connection = await this.#pool.getConnection();
     try {
       await connection.beginTransaction();
       try {
-        const result = await fn(executorFor(connection));
+        const result = await runAsTransaction(this, () => fn(executorFor(connection)));
         await connection.commit();
         return result;
       } catch (err) {
@@ -198,6 +205,8 @@ export class MysqlDialect implements Dialect {
   }
 
   async withMigrationLock<T>(fn: (tx: SqlExecutor) => Promise<T>): Promise<T> {
+    const reentrant = reentrantCall(this);
+    if (reentrant) throw reentrant;
     const connection = await this.#pool.getConnection();
     try {
       const [rows] = await connection.query("SELECT GET_LOCK(?, ?) AS locked", [
@@ -212,7 +221,7 @@ export class MysqlDialect implements Dialect {
       }
       try {
         // MySQL commits DDL implicitly: the lock, not a transaction, keeps two migrators apart.
-        return await fn(executorFor(connection));
+        return await runAsTransaction(this, () => fn(executorFor(connection)));
       } finally {
         await connection.query("SELECT RELEASE_LOCK(?)", [MIGRATION_LOCK]);
       }
@@ -247,6 +256,8 @@ export class MysqlDialect implements Dialect {
   }
 
   async close(): Promise<void> {
+    const reentrant = reentrantCall(this);
+    if (reentrant) throw reentrant;
     await this.#pool.end();
   }
 }

@@ -17,6 +17,7 @@ import {
   packedCompareAndSet,
   portableRotationSql,
 } from "../dialect.js";
+import { reentrantCall, runAsTransaction } from "../transaction-scope.js";
 import type { PostgresTarget } from "../uri.js";
 
 // An arbitrary constant: the advisory-lock key that serialises our migrations database-wide.
@@ -145,15 +146,18 @@ export class PostgresDialect implements Dialect {
   }
 
   all<T extends Row = Row>(sql: string, params?: readonly SqlValue[]): Promise<T[]> {
-    return this.#executor.all<T>(sql, params);
+    const reentrant = reentrantCall(this);
+    return reentrant ? Promise.reject(reentrant) : this.#executor.all<T>(sql, params);
   }
 
   get<T extends Row = Row>(sql: string, params?: readonly SqlValue[]): Promise<T | undefined> {
-    return this.#executor.get<T>(sql, params);
+    const reentrant = reentrantCall(this);
+    return reentrant ? Promise.reject(reentrant) : this.#executor.get<T>(sql, params);
   }
 
   run(sql: string, params?: readonly SqlValue[]): Promise<number> {
-    return this.#executor.run(sql, params);
+    const reentrant = reentrantCall(this);
+    return reentrant ? Promise.reject(reentrant) : this.#executor.run(sql, params);
   }
 
   exec(statements: readonly string[]): Promise<void> {
@@ -164,12 +168,14 @@ export class PostgresDialect implements Dialect {
     fn: (tx: SqlExecutor) => Promise<T>,
     _options?: TransactionOptions,
   ): Promise<T> {
+    const reentrant = reentrantCall(this);
+    if (reentrant) throw reentrant;
     const client = await this.#pool.connect();
     let broken: Error | undefined;
     try {
       await client.query("BEGIN");
       try {
-        const result = await fn(executorFor(client));
+        const result = await runAsTransaction(this, () => fn(executorFor(client)));
         await client.query("COMMIT");
         return result;
       } catch (err) {
@@ -216,6 +222,8 @@ export class PostgresDialect implements Dialect {
   }
 
   async close(): Promise<void> {
+    const reentrant = reentrantCall(this);
+    if (reentrant) throw reentrant;
     await this.#pool.end();
   }
 }

@@ -1,9 +1,7 @@
 /**
  * SQLite through better-sqlite3 (synchronous). WAL mode with a busy timeout lets a server and the
- * CLI share one file. Every write is durable before it is reported done: SQLite commits without
- * syncing (`synchronous=NORMAL`) and the dialect fsyncs the WAL itself — inline for a lone write,
- * on the thread pool for a group — which gives `synchronous=FULL`'s guarantee without the event
- * loop waiting for the disk while other requests are in flight.
+ * CLI share one file. Writes are grouped into shared commits and the WAL is fsynced by this
+ * package (group-commit.ts: what is durable when, and what a reader may see).
  *
  * better-sqlite3 has one connection and no awaits of its own, so a transaction that awaits could
  * interleave with other callers' statements on that connection: every statement and transaction
@@ -27,15 +25,39 @@ import {
   packedCompareAndSet,
   portableRotationSql,
 } from "../dialect.js";
+import { GroupCommit, WalDurability, type WalSync } from "../group-commit.js";
+import { reentrantCall, runAsTransaction } from "../transaction-scope.js";
 import type { SqliteTarget } from "../uri.js";
 
 const BUSY_TIMEOUT_MS = 10_000;
 
-/** fdatasync on libuv's thread pool (looked up per call, so tests can observe it). */
-function datasync(fd: number): Promise<void> {
-  return new Promise((resolve, reject) =>
-    fs.fdatasync(fd, (err) => (err ? reject(err) : resolve())),
-  );
+/** The real fsync of a database's write-ahead log (opened on first use, after the first commit). */
+function walSyncOf(path: string): WalSync & { close(): void } {
+  let fd: number | undefined;
+  const wal = () => (fd ??= fs.openSync(`${path}-wal`, "r"));
+  return {
+    sync: () =>
+      new Promise((resolve, reject) =>
+        fs.fdatasync(wal(), (err) => (err ? reject(err) : resolve())),
+      ),
+    syncNow: () => fs.fdatasyncSync(wal()),
+    close() {
+      if (fd !== undefined) fs.closeSync(fd);
+      fd = undefined;
+    },
+  };
+}
+
+/** An in-memory database has nothing to sync. */
+const NO_SYNC: WalSync & { close(): void } = {
+  sync: () => Promise.resolve(),
+  syncNow: () => undefined,
+  close: () => undefined,
+};
+
+/** Package-internal options (tests inject the WAL's fsync). */
+export interface SqliteOpenOptions {
+  walSync?: WalSync;
 }
 
 /**
@@ -100,15 +122,6 @@ function toRow(values: readonly unknown[], columns: readonly string[]): Row {
   return row;
 }
 
-/** How many write transactions share one commit at most. */
-const MAX_GROUP_SIZE = 256;
-
-interface PendingWrite {
-  fn: (tx: SqlExecutor) => Promise<unknown>;
-  resolve: (value: unknown) => void;
-  reject: (reason: unknown) => void;
-}
-
 export class SqliteDialect implements Dialect {
   readonly name = "sqlite" as const;
   readonly sql = SQL;
@@ -116,22 +129,17 @@ export class SqliteDialect implements Dialect {
   readonly #statements = new Map<string, Prepared>();
   #queue: Promise<void> = Promise.resolve();
   #holders = 0;
-  readonly #pendingWrites: PendingWrite[] = [];
-  #groupScheduled = false;
   readonly #executor: SqlExecutor;
-  #path = ":memory:";
-  /** The write-ahead log's descriptor, opened after the first commit. */
-  #walFd: number | undefined;
-  /** Set when syncing the WAL failed: SQLite syncs every commit itself from then on. */
-  #sqliteSyncs = false;
-  #syncRequested = 0;
-  #syncDone = 0;
-  #syncLoop: Promise<void> | undefined;
-  readonly #syncWaiters: { upTo: number; resolve: () => void; reject: (err: unknown) => void }[] =
-    [];
+  readonly #path: string;
+  readonly #walFile: WalSync & { close(): void };
+  readonly #durability: WalDurability;
+  readonly #groups: GroupCommit;
 
-  private constructor(db: Database.Database) {
+  private constructor(db: Database.Database, path: string, walSync: WalSync | undefined) {
     this.#db = db;
+    this.#path = path;
+    this.#walFile = path === ":memory:" ? NO_SYNC : walSyncOf(path);
+    this.#durability = new WalDurability(walSync ?? this.#walFile, (err) => this.#syncFailed(err));
     this.#executor = {
       all: async <T extends Row>(sql: string, params: readonly SqlValue[] = []) => {
         const { statement, columns } = this.#prepare(sql);
@@ -150,21 +158,37 @@ export class SqliteDialect implements Dialect {
         for (const statement of statements) this.#db.exec(statement);
       },
     };
+    const run = (sql: string) => this.#prepare(sql).statement.run();
+    this.#groups = new GroupCommit(
+      {
+        executor: this.#executor,
+        get inTransaction() {
+          return db.inTransaction;
+        },
+        beginImmediate: () => db.exec("BEGIN IMMEDIATE"),
+        savepoint: () => run("SAVEPOINT group_member"),
+        release: () => run("RELEASE group_member"),
+        rollbackToSavepoint: () => run("ROLLBACK TO group_member"),
+        commit: () => db.exec("COMMIT"),
+        rollback: () => db.exec("ROLLBACK"),
+      },
+      (fn) => this.#exclusive(fn),
+      this.#durability,
+    );
   }
 
-  static open(target: SqliteTarget): SqliteDialect {
+  static open(target: SqliteTarget, options: SqliteOpenOptions = {}): SqliteDialect {
     const entry = target.path === ":memory:" ? undefined : shared.get(target.path);
     if (entry !== undefined) {
       entry.refs++;
       return entry.dialect;
     }
-    const dialect = SqliteDialect.#connect(target);
+    const dialect = SqliteDialect.#connect(target, options.walSync);
     if (target.path !== ":memory:") shared.set(target.path, { dialect, refs: 1 });
-    dialect.#path = target.path;
     return dialect;
   }
 
-  static #connect(target: SqliteTarget): SqliteDialect {
+  static #connect(target: SqliteTarget, walSync: WalSync | undefined): SqliteDialect {
     if (target.path !== ":memory:" && !fs.existsSync(target.path)) {
       // A new database file is private to its owner; SQLite gives -wal and -shm the same mode.
       fs.closeSync(fs.openSync(target.path, "wx", 0o600));
@@ -172,8 +196,8 @@ export class SqliteDialect implements Dialect {
     const db = new Database(target.path, { timeout: BUSY_TIMEOUT_MS });
     try {
       db.pragma("journal_mode = WAL");
-      // Commits do not fsync in SQLite; `#durable()` fsyncs the WAL (on the thread pool when
-      // other writes are in flight) before any write is reported done: FULL's guarantee.
+      // Commits do not fsync in SQLite; WalDurability fsyncs the WAL (on the thread pool when
+      // other writes are in flight) before any write is reported done.
       db.pragma(target.path === ":memory:" ? "synchronous = FULL" : "synchronous = NORMAL");
       // MLflow's model_definitions.secret_id has ON DELETE SET NULL; SQLite enforces it only with this.
       db.pragma("foreign_keys = ON");
@@ -182,7 +206,7 @@ export class SqliteDialect implements Dialect {
       db.close();
       throw err;
     }
-    return new SqliteDialect(db);
+    return new SqliteDialect(db, target.path, walSync);
   }
 
   #prepare(sql: string): Prepared {
@@ -220,202 +244,91 @@ export class SqliteDialect implements Dialect {
   }
 
   all<T extends Row = Row>(sql: string, params?: readonly SqlValue[]): Promise<T[]> {
-    const run = () => this.#executor.all<T>(sql, params);
-    return this.#holders === 0 ? run() : this.#exclusive(run);
+    const reentrant = reentrantCall(this);
+    if (reentrant) return Promise.reject(reentrant);
+    return this.#read(() => this.#executor.all<T>(sql, params));
   }
 
   get<T extends Row = Row>(sql: string, params?: readonly SqlValue[]): Promise<T | undefined> {
-    const run = () => this.#executor.get<T>(sql, params);
-    return this.#holders === 0 ? run() : this.#exclusive(run);
+    const reentrant = reentrantCall(this);
+    if (reentrant) return Promise.reject(reentrant);
+    return this.#read(() => this.#executor.get<T>(sql, params));
   }
 
-  /** An auto-committed statement; like a write transaction, it settles once it is on disk. */
-  async run(sql: string, params?: readonly SqlValue[]): Promise<number> {
-    const run = () => this.#executor.run(sql, params);
-    const changes = await (this.#holders === 0 ? run() : this.#exclusive(run));
-    if (changes > 0) await this.#durable(true);
+  /**
+   * A read on its own: run alone on the connection (at once when nobody holds it), answered only
+   * once every commit it could have seen is on disk.
+   */
+  async #read<T>(query: () => Promise<T>): Promise<T> {
+    const result = await (this.#holders === 0 ? query() : this.#exclusive(query));
+    if (!this.#durability.settled) await this.#durability.flushed();
+    return result;
+  }
+
+  /**
+   * An auto-committed statement; like a write transaction, it settles once it is on disk. The
+   * commit is recorded for durability in the same synchronous step as the statement.
+   */
+  async run(sql: string, params: readonly SqlValue[] = []): Promise<number> {
+    const reentrant = reentrantCall(this);
+    if (reentrant) throw reentrant;
+    const run = async () => {
+      const changes = this.#prepare(sql).statement.run(...params).changes;
+      return {
+        changes,
+        durable: changes > 0 ? this.#durability.commit(!this.#groups.busy) : undefined,
+      };
+    };
+    const { changes, durable } = await (this.#holders === 0 ? run() : this.#exclusive(run));
+    await durable;
     return changes;
   }
 
   exec(statements: readonly string[]): Promise<void> {
+    const reentrant = reentrantCall(this);
+    if (reentrant) return Promise.reject(reentrant);
     return this.#exclusive(() => this.#executor.exec(statements));
   }
 
   /**
-   * Read transactions run alone on the connection. Write transactions are grouped: those that
-   * arrive within one turn of the event loop run one after another inside a single
-   * `BEGIN IMMEDIATE … COMMIT`, each in its own savepoint, so that one commit serves them all.
-   * A member that fails rolls back to its savepoint alone; every member's promise settles only
-   * after the shared COMMIT and the fsync of the WAL that follows it (`#durable`), so a caller
-   * never sees success for a change that is not on disk.
+   * Read transactions run alone on the connection and answer once what they read is on disk.
+   * Write transactions are grouped (GroupCommit): each settles only after the shared COMMIT and
+   * the fsync of the WAL that follows it, so a caller never sees success for a change that is
+   * not on disk.
    */
   transaction<T>(
     fn: (tx: SqlExecutor) => Promise<T>,
     options: TransactionOptions = {},
   ): Promise<T> {
+    const reentrant = reentrantCall(this);
+    if (reentrant) return Promise.reject(reentrant);
     if (!options.write) {
       return this.#exclusive(async () => {
         this.#db.exec("BEGIN");
         try {
-          const result = await fn(this.#executor);
+          const result = await runAsTransaction(this, () => fn(this.#executor));
           this.#db.exec("COMMIT");
           return result;
         } catch (err) {
           if (this.#db.inTransaction) this.#db.exec("ROLLBACK");
           throw err;
         }
+      }).then(async (result) => {
+        if (!this.#durability.settled) await this.#durability.flushed();
+        return result;
       });
     }
-    return new Promise<T>((resolve, reject) => {
-      this.#pendingWrites.push({
-        fn,
-        resolve: resolve as (value: unknown) => void,
-        reject,
-      });
-      this.#scheduleGroup();
-    });
+    return this.#groups.write((tx) => runAsTransaction(this, () => fn(tx)));
   }
 
-  #scheduleGroup(): void {
-    if (this.#groupScheduled) return;
-    this.#groupScheduled = true;
-    setImmediate(() => {
-      this.#groupScheduled = false;
-      void this.#exclusive(async () => {
-        const group = this.#pendingWrites.splice(0, MAX_GROUP_SIZE);
-        if (this.#pendingWrites.length > 0) this.#scheduleGroup();
-        return group.length > 0 ? this.#commitGroup(group) : [];
-      }).then(async (committed) => {
-        if (committed.length === 0) return;
-        // The connection is free again; the next group runs while this one's fsync proceeds.
-        try {
-          await this.#durable(committed.length === 1);
-        } catch (err) {
-          for (const { write } of committed) write.reject(err);
-          return;
-        }
-        for (const { write, result } of committed) write.resolve(result);
-      });
-    });
-  }
-
-  /**
-   * Resolves once everything committed so far is on disk. A lone commit with nothing else in
-   * flight is synced at once (nobody waits behind it); otherwise one fdatasync of the WAL on the
-   * thread pool serves every commit made before it started (group fsync), and the event loop
-   * never waits for the disk. If the WAL cannot be synced, the connection falls back to
-   * `synchronous=FULL` (SQLite syncs each commit) and the writes waiting fail: their commit may
-   * not be durable.
-   */
-  #durable(lone = false): Promise<void> {
-    if (this.#path === ":memory:" || this.#sqliteSyncs) return Promise.resolve();
-    const upTo = ++this.#syncRequested;
-    if (lone && this.#syncLoop === undefined && this.#pendingWrites.length === 0) {
-      try {
-        fs.fdatasyncSync(this.#wal());
-        this.#syncDone = upTo;
-        return Promise.resolve();
-      } catch (err) {
-        return Promise.reject(this.#syncFailed(err));
-      }
-    }
-    const done = new Promise<void>((resolve, reject) =>
-      this.#syncWaiters.push({ upTo, resolve, reject }),
-    );
-    this.#syncLoop ??= this.#runSyncs().finally(() => (this.#syncLoop = undefined));
-    return done;
-  }
-
-  #wal(): number {
-    this.#walFd ??= fs.openSync(`${this.#path}-wal`, "r");
-    return this.#walFd;
-  }
-
+  /** After a failed fsync SQLite syncs every commit itself; the writes waiting fail. */
   #syncFailed(err: unknown): MlflowSecretsError {
-    this.#sqliteSyncs = true;
     this.#db.pragma("synchronous = FULL");
     return new MlflowSecretsError(
       `Could not flush the SQLite write-ahead log of ${this.#path} to disk; SQLite syncs every commit from now on`,
       "INTERNAL_ERROR",
-      { cause: err },
+      { cause: err, reason: "NOT_DURABLE" },
     );
-  }
-
-  async #runSyncs(): Promise<void> {
-    while (this.#syncDone < this.#syncRequested) {
-      const upTo = this.#syncRequested;
-      try {
-        await datasync(this.#wal());
-      } catch (err) {
-        const error = this.#syncFailed(err);
-        for (const waiter of this.#syncWaiters.splice(0)) waiter.reject(error);
-        this.#syncDone = upTo;
-        return;
-      }
-      this.#syncDone = upTo;
-      for (let i = this.#syncWaiters.length - 1; i >= 0; i--) {
-        const waiter = this.#syncWaiters[i]!;
-        if (waiter.upTo <= upTo) {
-          this.#syncWaiters.splice(i, 1);
-          waiter.resolve();
-        }
-      }
-    }
-  }
-
-  /** Runs a group in one transaction; returns the members that committed (not yet resolved). */
-  async #commitGroup(group: PendingWrite[]): Promise<{ write: PendingWrite; result: unknown }[]> {
-    const db = this.#db;
-    let done: { write: PendingWrite; result: unknown }[] = [];
-    const failAll = (writes: readonly PendingWrite[], err: unknown) => {
-      for (const write of writes) write.reject(err);
-    };
-    try {
-      db.exec("BEGIN IMMEDIATE");
-    } catch (err) {
-      failAll(group, err);
-      return [];
-    }
-    for (let i = 0; i < group.length; i++) {
-      const write = group[i]!;
-      this.#prepare("SAVEPOINT group_member").statement.run();
-      try {
-        const result = await write.fn(this.#executor);
-        this.#prepare("RELEASE group_member").statement.run();
-        done.push({ write, result });
-      } catch (err) {
-        write.reject(err);
-        if (db.inTransaction) {
-          this.#prepare("ROLLBACK TO group_member").statement.run();
-          this.#prepare("RELEASE group_member").statement.run();
-          continue;
-        }
-        // SQLite rolled the whole transaction back (I/O error, disk full): the members before
-        // this one are lost as well; the rest start over in a new transaction.
-        failAll(
-          done.map((d) => d.write),
-          err,
-        );
-        done = [];
-        try {
-          db.exec("BEGIN IMMEDIATE");
-        } catch (beginError) {
-          failAll(group.slice(i + 1), beginError);
-          return [];
-        }
-      }
-    }
-    try {
-      db.exec("COMMIT");
-    } catch (err) {
-      if (db.inTransaction) db.exec("ROLLBACK");
-      failAll(
-        done.map((d) => d.write),
-        err,
-      );
-      return [];
-    }
-    return done;
   }
 
   withMigrationLock<T>(fn: (tx: SqlExecutor) => Promise<T>): Promise<T> {
@@ -428,6 +341,8 @@ export class SqliteDialect implements Dialect {
   }
 
   async compactAfterBulkWrite(): Promise<void> {
+    const reentrant = reentrantCall(this);
+    if (reentrant) throw reentrant;
     await this.#exclusive(async () => {
       this.#db.pragma("wal_checkpoint(TRUNCATE)");
     });
@@ -447,19 +362,20 @@ export class SqliteDialect implements Dialect {
   }
 
   async close(): Promise<void> {
+    const reentrant = reentrantCall(this);
+    if (reentrant) throw reentrant;
     const entry = shared.get(this.#path);
     if (entry !== undefined && entry.dialect === this) {
       if (--entry.refs > 0) return;
       shared.delete(this.#path);
     }
     // Writes already asked for are finished (committed and synced) before the connection goes.
-    while (this.#pendingWrites.length > 0 || this.#groupScheduled) {
+    while (this.#groups.busy) {
       await new Promise((resolve) => setImmediate(resolve));
     }
     await this.#exclusive(async () => {
-      await this.#syncLoop;
-      if (this.#walFd !== undefined) fs.closeSync(this.#walFd);
-      this.#walFd = undefined;
+      await this.#durability.flushed().catch(() => undefined);
+      this.#walFile.close();
       this.#statements.clear();
       if (this.#db.open) this.#db.close();
     });
