@@ -3,12 +3,18 @@
  * static prefix); authenticated routes resolve the caller before the body is even read; the
  * methods of each path are remembered so a wrong method can answer 405.
  */
+import type { JsonSchemaToTsProvider } from "@fastify/type-provider-json-schema-to-ts";
 import type {
+  ContextConfigDefault,
   FastifyInstance,
   FastifyReply,
   FastifyRequest,
   FastifySchema,
   HTTPMethods,
+  RawReplyDefaultExpression,
+  RawRequestDefaultExpression,
+  RawServerDefault,
+  RouteGenericInterface,
 } from "fastify";
 import { DEFAULT_WORKSPACE } from "../../store/index.js";
 import type { Principal } from "../../domain/permissions/model.js";
@@ -16,28 +22,51 @@ import type { CallContext } from "../../domain/context.js";
 
 export type ApiVersion = "2.0" | "3.0";
 
-interface EndpointBase {
+/**
+ * A request whose body, query string and params have the types their JSON schema describes
+ * (fastify's json-schema-to-ts type provider): what the schema validated, the handler sees.
+ */
+export type TypedRequest<S extends FastifySchema> = FastifyRequest<
+  RouteGenericInterface,
+  RawServerDefault,
+  RawRequestDefaultExpression,
+  S,
+  JsonSchemaToTsProvider
+>;
+
+export type TypedReply<S extends FastifySchema> = FastifyReply<
+  RouteGenericInterface,
+  RawServerDefault,
+  RawRequestDefaultExpression,
+  RawReplyDefaultExpression,
+  ContextConfigDefault,
+  S,
+  JsonSchemaToTsProvider
+>;
+
+interface EndpointBase<S extends FastifySchema> {
   method: HTTPMethods | readonly HTTPMethods[];
   /** Path after the API prefix, e.g. `/mlflow/gateway/secrets/create`. */
   url: string;
-  schema?: FastifySchema;
+  /** Declared `as const` (or inline), so the handler's request is typed from it. */
+  schema?: S;
 }
 
-export interface ApiEndpoint extends EndpointBase {
-  handler: (ctx: CallContext, request: FastifyRequest, reply: FastifyReply) => Promise<unknown>;
+export interface ApiEndpoint<S extends FastifySchema = FastifySchema> extends EndpointBase<S> {
+  handler: (ctx: CallContext, request: TypedRequest<S>, reply: TypedReply<S>) => Promise<unknown>;
 }
 
-export interface SystemEndpoint extends EndpointBase {
+export interface SystemEndpoint<S extends FastifySchema = FastifySchema> extends EndpointBase<S> {
   /** No credentials needed (health and version probes). */
   public: boolean;
-  handler: (request: FastifyRequest, reply: FastifyReply) => Promise<unknown>;
+  handler: (request: TypedRequest<S>, reply: TypedReply<S>) => Promise<unknown>;
 }
 
 export interface Router {
   /** An authenticated API endpoint under `/api/<version>` and `/ajax-api/<version>`. */
-  api(version: ApiVersion, endpoint: ApiEndpoint): void;
+  api<const S extends FastifySchema>(version: ApiVersion, endpoint: ApiEndpoint<S>): void;
   /** An endpoint at the root (after the static prefix). */
-  system(endpoint: SystemEndpoint): void;
+  system<const S extends FastifySchema>(endpoint: SystemEndpoint<S>): void;
   /** Methods served on a full path, or undefined for an unknown path. */
   allowedMethods(path: string): readonly string[] | undefined;
   /** Who a request was authenticated as (undefined for public routes and refused requests). */
@@ -69,7 +98,7 @@ export function createRouter(
 
   const add = (
     urls: readonly string[],
-    endpoint: EndpointBase,
+    endpoint: EndpointBase<FastifySchema>,
     authenticated: boolean,
     handler: (request: FastifyRequest, reply: FastifyReply) => Promise<unknown>,
   ) => {
@@ -103,21 +132,31 @@ export function createRouter(
     }
   };
 
+  // The one place the schema's types meet fastify's untyped request: fastify has validated the
+  // request against the very schema the types were derived from.
+  const api = <const S extends FastifySchema>(version: ApiVersion, endpoint: ApiEndpoint<S>) =>
+    add(
+      [
+        `${options.staticPrefix}/api/${version}${endpoint.url}`,
+        `${options.staticPrefix}/ajax-api/${version}${endpoint.url}`,
+      ],
+      endpoint,
+      true,
+      (request, reply) =>
+        endpoint.handler(
+          contextOf(request),
+          request as unknown as TypedRequest<S>,
+          reply as unknown as TypedReply<S>,
+        ),
+    );
+  const system = <const S extends FastifySchema>(endpoint: SystemEndpoint<S>) =>
+    add([`${options.staticPrefix}${endpoint.url}`], endpoint, !endpoint.public, (request, reply) =>
+      endpoint.handler(request as unknown as TypedRequest<S>, reply as unknown as TypedReply<S>),
+    );
+
   return {
-    api(version, endpoint) {
-      add(
-        [
-          `${options.staticPrefix}/api/${version}${endpoint.url}`,
-          `${options.staticPrefix}/ajax-api/${version}${endpoint.url}`,
-        ],
-        endpoint,
-        true,
-        (request, reply) => endpoint.handler(contextOf(request), request, reply),
-      );
-    },
-    system(endpoint) {
-      add([`${options.staticPrefix}${endpoint.url}`], endpoint, !endpoint.public, endpoint.handler);
-    },
+    api,
+    system,
     principalOf(request) {
       return principals.get(request);
     },

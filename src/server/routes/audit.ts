@@ -32,7 +32,7 @@ export function registerAuditRoutes(router: Router, audit: AuditService): void {
       },
     },
     async handler(ctx, request) {
-      const query = request.query as Record<string, string | undefined>;
+      const query = request.query;
       const page = await audit.list(ctx, {
         secretId: query.secret_id || undefined,
         username: query.username || undefined,

@@ -29,18 +29,13 @@ const grantEnvelope = {
   },
 };
 
-interface Target {
-  secret_id: string;
-  username: string;
-}
-
 export function registerPermissionRoutes(router: Router, permissions: PermissionsService): void {
   router.api("3.0", {
     method: "POST",
     url: `${PATH}/create`,
     schema: { body: withPermission, response: grantEnvelope },
     async handler(ctx, request) {
-      const body = request.body as Target & { permission: string };
+      const body = request.body;
       const grant = await permissions.create(ctx, {
         secretId: body.secret_id,
         username: body.username,
@@ -55,7 +50,7 @@ export function registerPermissionRoutes(router: Router, permissions: Permission
     url: `${PATH}/get`,
     schema: { querystring: target, response: grantEnvelope },
     async handler(ctx, request) {
-      const query = request.query as Target;
+      const query = request.query;
       const grant = await permissions.get(ctx, {
         secretId: query.secret_id,
         username: query.username,
@@ -69,7 +64,7 @@ export function registerPermissionRoutes(router: Router, permissions: Permission
     url: `${PATH}/update`,
     schema: { body: withPermission, response: { 200: emptyResponse } },
     async handler(ctx, request) {
-      const body = request.body as Target & { permission: string };
+      const body = request.body;
       await permissions.update(ctx, {
         secretId: body.secret_id,
         username: body.username,
@@ -84,7 +79,7 @@ export function registerPermissionRoutes(router: Router, permissions: Permission
     url: `${PATH}/delete`,
     schema: { body: target, response: { 200: emptyResponse } },
     async handler(ctx, request) {
-      const body = request.body as Target;
+      const body = request.body;
       await permissions.delete(ctx, { secretId: body.secret_id, username: body.username });
       return {};
     },

@@ -6,44 +6,6 @@
  */
 import { invalidParameter } from "../../errors.js";
 import { toRestSecretInfo } from "../../rest/views.js";
-import type { SecretInfo } from "../../store/index.js";
-
-const secretJsonCache = new WeakMap<SecretInfo, string>();
-
-/** The last list answer, reused while the page holds exactly the same SecretInfo objects. */
-let lastList:
-  { secrets: readonly SecretInfo[]; token: string | undefined; body: Buffer } | undefined;
-
-/**
- * The body of a list answer. Each secret's JSON is built once per unchanged SecretInfo (the store
- * reuses those while their rows are unchanged), with the same allowlist as every other response;
- * a page identical to the last one reuses its encoded bytes.
- */
-function listBody(secrets: readonly SecretInfo[], token: string | undefined): Buffer {
-  const last = lastList;
-  if (
-    last !== undefined &&
-    last.token === token &&
-    last.secrets.length === secrets.length &&
-    last.secrets.every((info, i) => info === secrets[i])
-  ) {
-    return last.body;
-  }
-  const next = token !== undefined ? `,"next_page_token":${JSON.stringify(token)}` : "";
-  const body = Buffer.from(`{"secrets":[${secrets.map(secretJson).join(",")}]${next}}`, "utf8");
-  lastList = { secrets, token, body };
-  return body;
-}
-
-/** The REST JSON of one secret, serialised once per (frozen, reused) SecretInfo. */
-function secretJson(info: SecretInfo): string {
-  let json = secretJsonCache.get(info);
-  if (json === undefined) {
-    json = JSON.stringify(toRestSecretInfo(info));
-    secretJsonCache.set(info, json);
-  }
-  return json;
-}
 import { parseClientJson } from "../http/json.js";
 import type { Router } from "../http/routing.js";
 import {
@@ -55,23 +17,13 @@ import {
   stringOrNull,
 } from "../http/schemas.js";
 import type { SecretsService } from "../../domain/secrets/service.js";
+import { createSecretJsonEncoder } from "../http/secret-json.js";
 
 const PATH = "/mlflow/gateway/secrets";
 
 interface AuthConfigFields {
   auth_config?: Record<string, unknown> | null;
   auth_config_json?: string | null;
-}
-
-interface CreateBody extends AuthConfigFields {
-  secret_name: string;
-  secret_value?: Record<string, string> | null;
-  provider?: string | null;
-}
-
-interface UpdateBody extends AuthConfigFields {
-  secret_id: string;
-  secret_value?: Record<string, string> | null;
 }
 
 /**
@@ -114,6 +66,8 @@ const secretEnvelope = {
 };
 
 export function registerSecretRoutes(router: Router, secrets: SecretsService): void {
+  const encoder = createSecretJsonEncoder();
+
   router.api("3.0", {
     method: "POST",
     url: `${PATH}/create`,
@@ -131,7 +85,7 @@ export function registerSecretRoutes(router: Router, secrets: SecretsService): v
       response: secretEnvelope,
     },
     async handler(ctx, request) {
-      const body = request.body as CreateBody;
+      const body = request.body;
       const info = await secrets.create(ctx, {
         secretName: body.secret_name,
         secretValue: body.secret_value ?? undefined,
@@ -153,7 +107,7 @@ export function registerSecretRoutes(router: Router, secrets: SecretsService): v
       response: secretEnvelope,
     },
     async handler(ctx, request) {
-      const query = request.query as { secret_id?: string; secret_name?: string };
+      const query = request.query;
       const info = await secrets.get(ctx, {
         ...(query.secret_id ? { secretId: query.secret_id } : {}),
         ...(query.secret_name ? { secretName: query.secret_name } : {}),
@@ -178,7 +132,7 @@ export function registerSecretRoutes(router: Router, secrets: SecretsService): v
       response: secretEnvelope,
     },
     async handler(ctx, request) {
-      const body = request.body as UpdateBody;
+      const body = request.body;
       const info = await secrets.update(ctx, {
         secretId: body.secret_id,
         secretValue: valueOf(body.secret_value),
@@ -197,9 +151,7 @@ export function registerSecretRoutes(router: Router, secrets: SecretsService): v
       response: { 200: emptyResponse },
     },
     async handler(ctx, request) {
-      const secretId =
-        (request.body as { secret_id?: string }).secret_id ??
-        (request.query as { secret_id?: string }).secret_id;
+      const secretId = request.body.secret_id ?? request.query.secret_id;
       if (!secretId) throw invalidParameter("Missing value for required parameter 'secret_id'.");
       await secrets.delete(ctx, { secretId });
       return {};
@@ -231,18 +183,14 @@ export function registerSecretRoutes(router: Router, secrets: SecretsService): v
       },
     },
     async handler(ctx, request, reply) {
-      const query = request.query as {
-        provider?: string;
-        max_results?: string;
-        page_token?: string;
-      };
+      const query = request.query;
       const page = await secrets.list(ctx, {
         ...(query.provider ? { provider: query.provider } : {}),
         ...(query.max_results !== undefined ? { maxResults: Number(query.max_results) } : {}),
         ...(query.page_token ? { pageToken: query.page_token } : {}),
       });
       void reply.type("application/json; charset=utf-8");
-      return listBody(page.secrets, page.nextPageToken);
+      return encoder.listBody(page.secrets, page.nextPageToken);
     },
   });
 
@@ -295,7 +243,7 @@ export function registerSecretRoutes(router: Router, secrets: SecretsService): v
       },
     },
     async handler(ctx, request) {
-      const { secret_id: secretId } = request.body as { secret_id: string };
+      const { secret_id: secretId } = request.body;
       const { secretValue } = await secrets.value(ctx, { secretId });
       return { secret_id: secretId, secret_value: secretValue };
     },

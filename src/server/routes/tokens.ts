@@ -26,7 +26,7 @@ export function registerTokenRoutes(router: Router, tokens: TokensService): void
       },
     },
     async handler(ctx, request) {
-      const body = request.body as { name: string; username?: string | null };
+      const body = request.body;
       const created = await tokens.create(ctx, {
         name: body.name,
         username: body.username ?? undefined,
@@ -50,7 +50,7 @@ export function registerTokenRoutes(router: Router, tokens: TokensService): void
       },
     },
     async handler(ctx, request) {
-      const { username } = request.query as { username?: string };
+      const { username } = request.query;
       return {
         tokens: (await tokens.list(ctx, { username: username || undefined })).map(tokenJson),
       };
@@ -62,10 +62,7 @@ export function registerTokenRoutes(router: Router, tokens: TokensService): void
     url: "/mlflow-secrets/tokens/revoke",
     schema: { body: tokenIdSchema, querystring: tokenIdSchema, response: { 200: emptyResponse } },
     async handler(ctx, request) {
-      const tokenId =
-        (request.body as { token_id?: string }).token_id ??
-        (request.query as { token_id?: string }).token_id ??
-        "";
+      const tokenId = request.body.token_id ?? request.query.token_id ?? "";
       await tokens.revoke(ctx, { tokenId });
       return {};
     },

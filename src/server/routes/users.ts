@@ -44,7 +44,7 @@ export function registerUserRoutes(router: Router, users: UsersService): void {
     url: "/mlflow/users/create",
     schema: { body: credentials, response: userEnvelope },
     async handler(ctx, request) {
-      const body = request.body as { username: string; password: string };
+      const body = request.body;
       return { user: userJson(await users.create(ctx, body)) };
     },
   });
@@ -54,7 +54,7 @@ export function registerUserRoutes(router: Router, users: UsersService): void {
     url: "/mlflow/users/get",
     schema: { querystring: usernameQuery, response: userEnvelope },
     async handler(ctx, request) {
-      const { username } = request.query as { username?: string };
+      const { username } = request.query;
       return { user: userJson(await users.get(ctx, username ?? "")) };
     },
   });
@@ -64,7 +64,7 @@ export function registerUserRoutes(router: Router, users: UsersService): void {
     url: "/mlflow/users/update-password",
     schema: { body: credentials, response: { 200: emptyResponse } },
     async handler(ctx, request) {
-      await users.updatePassword(ctx, request.body as { username: string; password: string });
+      await users.updatePassword(ctx, request.body);
       return {};
     },
   });
@@ -81,7 +81,7 @@ export function registerUserRoutes(router: Router, users: UsersService): void {
       response: { 200: emptyResponse },
     },
     async handler(ctx, request) {
-      const body = request.body as { username: string; is_admin: unknown };
+      const body = request.body;
       await users.updateAdmin(ctx, { username: body.username, isAdmin: booleanOf(body.is_admin) });
       return {};
     },
@@ -92,9 +92,7 @@ export function registerUserRoutes(router: Router, users: UsersService): void {
     url: "/mlflow/users/delete",
     schema: { body: usernameQuery, querystring: usernameQuery, response: { 200: emptyResponse } },
     async handler(ctx, request) {
-      const username =
-        (request.body as { username?: string }).username ??
-        (request.query as { username?: string }).username;
+      const username = request.body.username ?? request.query.username;
       await users.delete(ctx, username ?? "");
       return {};
     },
