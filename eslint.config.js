@@ -24,7 +24,24 @@ export default tseslint.config(
         "error",
         { object: "process", property: "env", message: "Only src/config.ts reads process.env." },
       ],
+      "no-restricted-imports": [
+        "error",
+        {
+          patterns: [
+            {
+              group: ["**/config.js"],
+              importNames: ["processEnvForCli"],
+              message:
+                "Only the CLI's composition root (src/cli/main.ts) takes the process environment; pass `env` along (undefined = the process's) instead.",
+            },
+          ],
+        },
+      ],
     },
+  },
+  {
+    files: ["src/cli/main.ts"],
+    rules: { "no-restricted-imports": "off" },
   },
   {
     files: ["src/config.ts", "test/**", "bench/**", "scripts/**"],

@@ -11,8 +11,8 @@ import {
   CRYPTO_KEK_PASSPHRASE_ENV_VAR,
   CRYPTO_KEK_VERSION_ENV_VAR,
   MAX_KEK_VERSION,
+  validateKekVersion,
 } from "./crypto/constants.js";
-import { validateKekVersion } from "./crypto/kek.js";
 import { MlflowSecretsError, invalidParameter } from "./errors.js";
 
 /**
@@ -36,10 +36,10 @@ export function overlayEnv(env: Env | undefined, overrides: Env): Env {
 }
 
 export { CRYPTO_KEK_PASSPHRASE_ENV_VAR, CRYPTO_KEK_VERSION_ENV_VAR };
-export const CRYPTO_KEK_PASSPHRASE_FILE_ENV_VAR = "MLFLOW_CRYPTO_KEK_PASSPHRASE_FILE";
+const CRYPTO_KEK_PASSPHRASE_FILE_ENV_VAR = "MLFLOW_CRYPTO_KEK_PASSPHRASE_FILE";
 
 /** Parses the text of a KEK-version variable (decimal digits, surrounding blanks allowed). */
-export function parseKekVersion(raw: string, source: string): number {
+function parseKekVersion(raw: string, source: string): number {
   const text = raw.trim();
   if (!/^\+?\d+$/.test(text)) {
     throw invalidParameter(
@@ -92,7 +92,7 @@ function truncate(text: string): string {
 // Store: backend URI and the keyring of older KEKs
 // ---------------------------------------------------------------------------------------------
 
-export const BACKEND_STORE_URI_ENV_VAR = "MLFLOW_BACKEND_STORE_URI";
+const BACKEND_STORE_URI_ENV_VAR = "MLFLOW_BACKEND_STORE_URI";
 export const KEYRING_FILE_ENV_VAR = "MLFLOW_SECRETS_KEYRING_FILE";
 
 /** `MLFLOW_BACKEND_STORE_URI`, or undefined when unset or empty. */
@@ -101,12 +101,12 @@ export function readBackendStoreUri(env: Env | undefined = process.env): string 
 }
 
 /** One older KEK from the keyring file. */
-export interface KeyringEntry {
+interface KeyringEntry {
   version: number;
   passphrase: string;
 }
 
-export interface KeyringFile {
+interface KeyringFile {
   path: string;
   entries: KeyringEntry[];
   /** Paths (the keyring file, passphrase files) that group or others can read. */
@@ -187,7 +187,7 @@ export function readKeyringFile(env: Env | undefined = process.env): KeyringFile
 // CLI: where secret commands go, and debugging
 // ---------------------------------------------------------------------------------------------
 
-export const DEBUG_ENV_VAR = "MLFLOW_SECRETS_DEBUG";
+const DEBUG_ENV_VAR = "MLFLOW_SECRETS_DEBUG";
 
 /** `MLFLOW_TRACKING_URI` when it is an http(s) URL (a server to talk to), else undefined. */
 export function readHttpTrackingUri(env: Env | undefined = process.env): string | undefined {
@@ -228,11 +228,11 @@ export const HTTP_REQUEST_MAX_RETRIES_ENV_VAR = "MLFLOW_HTTP_REQUEST_MAX_RETRIES
 export const HTTP_REQUEST_BACKOFF_FACTOR_ENV_VAR = "MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR";
 export const HTTP_REQUEST_BACKOFF_JITTER_ENV_VAR = "MLFLOW_HTTP_REQUEST_BACKOFF_JITTER";
 export const HTTP_REQUEST_TIMEOUT_ENV_VAR = "MLFLOW_HTTP_REQUEST_TIMEOUT";
-export const HTTP_RESPECT_RETRY_AFTER_HEADER_ENV_VAR = "MLFLOW_HTTP_RESPECT_RETRY_AFTER_HEADER";
-export const ALLOW_HTTP_REDIRECTS_ENV_VAR = "MLFLOW_ALLOW_HTTP_REDIRECTS";
+const HTTP_RESPECT_RETRY_AFTER_HEADER_ENV_VAR = "MLFLOW_HTTP_RESPECT_RETRY_AFTER_HEADER";
+const ALLOW_HTTP_REDIRECTS_ENV_VAR = "MLFLOW_ALLOW_HTTP_REDIRECTS";
 /** MLflow's internal limits on the two settings above (kept for parity with its tests). */
-export const HTTP_REQUEST_MAX_RETRIES_LIMIT_ENV_VAR = "_MLFLOW_HTTP_REQUEST_MAX_RETRIES_LIMIT";
-export const HTTP_REQUEST_MAX_BACKOFF_FACTOR_LIMIT_ENV_VAR =
+const HTTP_REQUEST_MAX_RETRIES_LIMIT_ENV_VAR = "_MLFLOW_HTTP_REQUEST_MAX_RETRIES_LIMIT";
+const HTTP_REQUEST_MAX_BACKOFF_FACTOR_LIMIT_ENV_VAR =
   "_MLFLOW_HTTP_REQUEST_MAX_BACKOFF_FACTOR_LIMIT";
 
 export const DATABRICKS_HOST_ENV_VAR = "DATABRICKS_HOST";
@@ -240,8 +240,8 @@ export const DATABRICKS_TOKEN_ENV_VAR = "DATABRICKS_TOKEN";
 export const DATABRICKS_USERNAME_ENV_VAR = "DATABRICKS_USERNAME";
 export const DATABRICKS_PASSWORD_ENV_VAR = "DATABRICKS_PASSWORD";
 export const DATABRICKS_INSECURE_ENV_VAR = "DATABRICKS_INSECURE";
-export const DATABRICKS_CLIENT_ID_ENV_VAR = "DATABRICKS_CLIENT_ID";
-export const DATABRICKS_CLIENT_SECRET_ENV_VAR = "DATABRICKS_CLIENT_SECRET";
+const DATABRICKS_CLIENT_ID_ENV_VAR = "DATABRICKS_CLIENT_ID";
+const DATABRICKS_CLIENT_SECRET_ENV_VAR = "DATABRICKS_CLIENT_SECRET";
 export const DATABRICKS_CONFIG_FILE_ENV_VAR = "DATABRICKS_CONFIG_FILE";
 export const DATABRICKS_CONFIG_PROFILE_ENV_VAR = "DATABRICKS_CONFIG_PROFILE";
 
@@ -289,7 +289,7 @@ function quoteSetting(raw: string): string {
 }
 
 /** A boolean variable, `defaultValue` when unset or empty. */
-export function readBooleanEnv(env: Env | undefined, name: string, defaultValue: boolean): boolean {
+function readBooleanEnv(env: Env | undefined, name: string, defaultValue: boolean): boolean {
   const raw = readEnvString(env, name);
   return raw === undefined ? defaultValue : parseBoolean(raw, name);
 }
@@ -313,7 +313,7 @@ function readNumberEnv(
 }
 
 /** The client's view of the `MLFLOW_TRACKING_*` variables (empty values count as unset). */
-export interface TrackingEnv {
+interface TrackingEnv {
   readonly trackingUri?: string;
   readonly username?: string;
   readonly password?: string;
@@ -362,7 +362,7 @@ export function readTrackingEnv(env: Env | undefined = process.env): TrackingEnv
 }
 
 /** The HTTP settings: retries, backoff, timeout, `Retry-After`, redirects. */
-export interface HttpRequestEnv {
+interface HttpRequestEnv {
   readonly maxRetries: number;
   readonly backoffFactor: number;
   readonly backoffJitter: number;
@@ -429,7 +429,7 @@ export function readHttpRequestEnv(env: Env | undefined = process.env): HttpRequ
 }
 
 /** The `DATABRICKS_*` variables MLflow's legacy resolver reads. */
-export interface DatabricksEnv {
+interface DatabricksEnv {
   readonly host?: string;
   readonly token?: string;
   readonly username?: string;
@@ -459,7 +459,7 @@ export function readDatabricksEnv(env: Env | undefined = process.env): Databrick
 }
 
 /** The AWS variables used to sign with SigV4 (the AWS SDK's credential chain reads the rest). */
-export interface AwsEnv {
+interface AwsEnv {
   /** `AWS_REGION`, else `AWS_DEFAULT_REGION` (boto3's variable, which MLflow's tests use). */
   readonly region?: string;
   readonly regionSource?: "AWS_REGION" | "AWS_DEFAULT_REGION";
@@ -508,13 +508,13 @@ export function resolveHomeDir(env: Env | undefined = process.env): string {
 // Server: the first admin and the permission defaults
 // ---------------------------------------------------------------------------------------------
 
-export const ADMIN_USERNAME_ENV_VAR = "MLFLOW_SECRETS_ADMIN_USERNAME";
-export const ADMIN_PASSWORD_ENV_VAR = "MLFLOW_SECRETS_ADMIN_PASSWORD";
+const ADMIN_USERNAME_ENV_VAR = "MLFLOW_SECRETS_ADMIN_USERNAME";
+const ADMIN_PASSWORD_ENV_VAR = "MLFLOW_SECRETS_ADMIN_PASSWORD";
 export const DEFAULT_PERMISSION_ENV_VAR = "MLFLOW_SECRETS_DEFAULT_PERMISSION";
-export const USERS_CAN_CREATE_ENV_VAR = "MLFLOW_SECRETS_USERS_CAN_CREATE";
+const USERS_CAN_CREATE_ENV_VAR = "MLFLOW_SECRETS_USERS_CAN_CREATE";
 
 /** The server's settings that come from the environment. */
-export interface ServerEnvSettings {
+interface ServerEnvSettings {
   /** The first admin's name (`MLFLOW_SECRETS_ADMIN_USERNAME`, default `admin`). */
   adminUsername: string;
   /** The first admin's password; undefined = generate one and print it once. */

@@ -14,7 +14,7 @@ export interface Prompts {
 }
 
 /** The person at the terminal cancelled a question (Ctrl-C or Escape). */
-export class PromptCancelledError extends MlflowSecretsError {
+class PromptCancelledError extends MlflowSecretsError {
   constructor() {
     super("Cancelled.", "INVALID_STATE", { reason: "CANCELLED" });
     this.name = "PromptCancelledError";

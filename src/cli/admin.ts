@@ -27,7 +27,7 @@ export interface AdminOptions {
   output: OutputFormat;
 }
 
-export interface AdminServices {
+interface AdminServices {
   ctx: CallContext;
   users: UsersService;
   tokens: TokensService;

@@ -2,6 +2,7 @@
  * Everything a command touches outside its arguments: streams, environment and prompts. Commands
  * receive it, so tests drive them with in-memory streams and scripted answers.
  */
+import type { Command } from "commander";
 import type { Env } from "../config.js";
 import type { Prompts } from "../prompts.js";
 
@@ -36,3 +37,9 @@ export async function readAll(stream: InputStream): Promise<string> {
     chunks.push(typeof chunk === "string" ? Buffer.from(chunk) : chunk);
   return Buffer.concat(chunks).toString("utf8");
 }
+
+/**
+ * A command module: adds its commands to the program; actions receive the shared io. (Here, not
+ * in commands/index.ts, so command modules and the index that lists them never import in a circle.)
+ */
+export type RegisterCommands = (program: Command, io: CliIo) => void;

@@ -10,7 +10,7 @@ import { CliExit, EXIT_FAILURE, EXIT_OK, EXIT_USAGE } from "./errors.js";
 import type { CliIo } from "./io.js";
 
 /** Builds the program; each command module registers itself with the shared io. */
-export function buildProgram(io: CliIo): Command {
+function buildProgram(io: CliIo): Command {
   const program = new Command("mlflow-secrets")
     .description(
       "MLflow's security layer: an envelope-encrypted vault for LLM provider keys, and MLflow client credentials.",

@@ -40,8 +40,7 @@ export interface TargetOptions {
   workspace?: string;
 }
 
-export type Target =
-  { mode: "direct"; uri: string | undefined } | { mode: "server"; trackingUri: string };
+type Target = { mode: "direct"; uri: string | undefined } | { mode: "server"; trackingUri: string };
 
 /**
  * Where a command goes: the flags; then an http(s) `MLFLOW_TRACKING_URI` (a server); then

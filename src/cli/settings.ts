@@ -5,7 +5,7 @@
 import { DEFAULT_PERMISSION_ENV_VAR, readServerEnvSettings, type Env } from "../config.js";
 import { parsePermissionName, type PermissionName } from "../domain/permissions/model.js";
 
-export interface ServerSettings {
+interface ServerSettings {
   adminUsername: string;
   adminPassword: string | undefined;
   defaultPermission: PermissionName;

@@ -39,7 +39,7 @@ function parseJsonObject(text: string, source: string): Record<string, string> {
 }
 
 /** How many of the value sources were given. */
-export function valueSourceCount(options: ValueOptions): number {
+function valueSourceCount(options: ValueOptions): number {
   return [options.value?.length, options.valueJson !== undefined, options.valueStdin].filter(
     Boolean,
   ).length;

@@ -8,41 +8,13 @@
  */
 import { isAbsolute, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
-import {
-  TRACKING_AUTH_ENV_VAR,
-  TRACKING_AUTH_PROVIDER_MODULE_ENV_VAR,
-  type Env,
-} from "../config.js";
+import { TRACKING_AUTH_ENV_VAR, TRACKING_AUTH_PROVIDER_MODULE_ENV_VAR } from "../config.js";
 import { MlflowSecretsError, invalidParameter } from "../errors.js";
+import type { RequestAuthProvider } from "./auth-provider.js";
 import { createKubernetesAuthProvider } from "./kubernetes.js";
 
-/** The request an auth provider sees; it adds or replaces headers. */
-export interface AuthRequest {
-  readonly method: string;
-  /** The full URL (without user-info). */
-  readonly url: URL;
-  /** The request headers, case-insensitive; set `authorization` (or others) here. */
-  readonly headers: Headers;
-  /** The exact body bytes, when the body is not a stream. */
-  readonly body?: Uint8Array;
-}
-
-/** What a provider may use besides the request. */
-export interface AuthContext {
-  /** The environment the request was resolved from. */
-  readonly env: Env | undefined;
-}
-
-/** A named way to authenticate requests (MLflow's `RequestAuthProvider`). */
-export interface RequestAuthProvider {
-  /** The name `MLFLOW_TRACKING_AUTH` selects it by. */
-  readonly name: string;
-  /** Adds credentials to the request (called for every request, including retries). */
-  authenticate(request: AuthRequest, context: AuthContext): void | Promise<void>;
-}
-
 /** The names of the built-in providers. */
-export const KUBERNETES_AUTH_PROVIDERS = ["kubernetes", "kubernetes-namespaced"] as const;
+const KUBERNETES_AUTH_PROVIDERS = ["kubernetes", "kubernetes-namespaced"] as const;
 
 const builtIn = new Map<string, RequestAuthProvider>(
   KUBERNETES_AUTH_PROVIDERS.map((name) => [

@@ -25,7 +25,12 @@ import {
 } from "../config.js";
 import { invalidParameter } from "../errors.js";
 import { isDatabricksUri, resolveDatabricksCreds } from "./databricks.js";
-import { MlflowHostCreds, type MlflowHostCredsInit } from "./host-creds.js";
+import {
+  MlflowHostCreds,
+  type CredSources,
+  type MlflowHostCredsInit,
+  type ResolvedHostCreds,
+} from "./host-creds.js";
 import { interpolateIniValue, parseIni } from "./ini.js";
 import { readTextFileIfExists } from "./files.js";
 import { redactUrl } from "./redact.js";
@@ -47,19 +52,6 @@ export interface ReadMlflowCredsOptions {
   env?: Env;
   /** The credentials file (default `~/.mlflow/credentials`). */
   credentialsPath?: string;
-}
-
-/** Where a resolved field came from: a variable name, or a file, section and key. */
-export type CredSources = Partial<Record<keyof MlflowHostCredsInit, string>>;
-
-/** Host credentials with the origin of each field. */
-export interface ResolvedHostCreds {
-  readonly creds: MlflowHostCreds;
-  readonly sources: CredSources;
-  /** The tracking URI they were resolved for. */
-  readonly trackingUri: string;
-  /** `"databricks"` for a Databricks URI, else `"mlflow"`. */
-  readonly kind: "mlflow" | "databricks";
 }
 
 /** `~/.mlflow/credentials`, with the home directory from `env` (`HOME`) or the OS. */

@@ -21,7 +21,7 @@ import {
   type Env,
 } from "../config.js";
 import { MlflowSecretsError, invalidParameter } from "../errors.js";
-import type { CredSources, ResolvedHostCreds } from "./creds.js";
+import type { CredSources, ResolvedHostCreds } from "./host-creds.js";
 import { readTextFileIfExists } from "./files.js";
 import { MlflowHostCreds, type MlflowHostCredsInit } from "./host-creds.js";
 import { parseIni, type IniOptions } from "./ini.js";
@@ -71,7 +71,7 @@ export function databricksProfileName(env: Env | undefined, uriProfile?: string)
 }
 
 /** A Databricks host as MLflow and the SDK accept it: a bare hostname gets `https://`. */
-export function normalizeDatabricksHost(host: string, source: string): string {
+function normalizeDatabricksHost(host: string, source: string): string {
   const trimmed = host.trim();
   const withScheme = /^[a-z][a-z0-9+.-]*:\/\//i.test(trimmed) ? trimmed : `https://${trimmed}`;
   let url: URL;

@@ -10,9 +10,9 @@ import { basename, dirname, join } from "node:path";
 import { MlflowSecretsError } from "../errors.js";
 
 /** The mode of every file this package writes: read and write for the owner only. */
-export const CREDENTIALS_FILE_MODE = 0o600;
+const CREDENTIALS_FILE_MODE = 0o600;
 /** The mode of directories this package creates. */
-export const CREDENTIALS_DIR_MODE = 0o700;
+const CREDENTIALS_DIR_MODE = 0o700;
 
 function errnoCode(err: unknown): string {
   return (err as NodeJS.ErrnoException | undefined)?.code ?? "error";
@@ -94,7 +94,7 @@ async function syncDirectory(dir: string): Promise<void> {
 }
 
 /** What a file held before a change, so that the change can be undone. */
-export interface FileSnapshot {
+interface FileSnapshot {
   readonly path: string;
   readonly content: string | undefined;
 }

@@ -165,3 +165,16 @@ export class MlflowHostCreds {
     return `MlflowHostCreds ${inspect(this.toJSON())}`;
   }
 }
+
+/** Where a resolved field came from: a variable name, or a file, section and key. */
+export type CredSources = Partial<Record<keyof MlflowHostCredsInit, string>>;
+
+/** Host credentials with the origin of each field. */
+export interface ResolvedHostCreds {
+  readonly creds: MlflowHostCreds;
+  readonly sources: CredSources;
+  /** The tracking URI they were resolved for. */
+  readonly trackingUri: string;
+  /** `"databricks"` for a Databricks URI, else `"mlflow"`. */
+  readonly kind: "mlflow" | "databricks";
+}

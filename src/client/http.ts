@@ -53,7 +53,7 @@ import {
 /** The `User-Agent` of every request. */
 export const USER_AGENT = `mlflow-secrets/${VERSION}`;
 /** The header carrying the MLflow workspace. */
-export const WORKSPACE_HEADER = "X-MLFLOW-WORKSPACE";
+const WORKSPACE_HEADER = "X-MLFLOW-WORKSPACE";
 
 const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308]);
 const MAX_REDIRECTS = 30; // requests' default
@@ -474,7 +474,7 @@ async function resolveCreds(source: HostCredsSource): Promise<MlflowHostCreds> {
 }
 
 /** The outcome of {@link performRequest}: the response and the secrets it was sent with. */
-export interface PerformedRequest {
+interface PerformedRequest {
   readonly response: Response;
   readonly secrets: readonly string[];
 }
@@ -604,7 +604,7 @@ function jsonToParams(json: unknown): Record<string, QueryValue> {
 }
 
 /** MLflow's error code for an HTTP status, when the body carries none. */
-export function errorCodeForStatus(status: number): AnyErrorCode {
+function errorCodeForStatus(status: number): AnyErrorCode {
   const known: Record<number, AnyErrorCode> = {
     400: "BAD_REQUEST",
     401: "UNAUTHENTICATED",

@@ -13,11 +13,7 @@ export {
   type HttpRequestOptions,
   type QueryValue,
 } from "./http.js";
-export {
-  registerRequestAuthProvider,
-  type AuthContext,
-  type AuthRequest,
-  type RequestAuthProvider,
-} from "./auth-providers.js";
+export { registerRequestAuthProvider } from "./auth-providers.js";
+export type { AuthContext, AuthRequest, RequestAuthProvider } from "./auth-provider.js";
 export { login, type LoginBackend, type LoginOptions } from "./login.js";
 export { overwriteOrCreateDatabricksProfile, type DatabricksProfile } from "./profiles.js";

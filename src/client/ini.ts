@@ -15,16 +15,16 @@ import { MlflowSecretsError } from "../errors.js";
 export type IniOptions = ReadonlyMap<string, string>;
 
 /** A parsed file: `[DEFAULT]` options, and every other section by its case-sensitive name. */
-export interface IniDocument {
+interface IniDocument {
   readonly defaults: IniOptions;
   readonly sections: ReadonlyMap<string, IniOptions>;
 }
 
 /** What a physical line is, as `configparser` would see it. */
-export type IniLineKind = "blank" | "comment" | "header" | "option" | "continuation" | "invalid";
+type IniLineKind = "blank" | "comment" | "header" | "option" | "continuation" | "invalid";
 
 /** One physical line, with its end-of-line characters kept. */
-export interface IniLine {
+interface IniLine {
   readonly text: string;
   readonly kind: IniLineKind;
   /** The section name, for `header` lines. */
@@ -43,7 +43,7 @@ function parseError(source: string, lineNumber: number, what: string): MlflowSec
 }
 
 /** Splits text into lines, each keeping its `\n` / `\r\n` (the last may have none). */
-export function splitLines(text: string): string[] {
+function splitLines(text: string): string[] {
   return text.match(/[^\n]*\n|[^\n]+$/g) ?? [];
 }
 

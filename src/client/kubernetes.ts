@@ -14,16 +14,16 @@ import { dirname, isAbsolute, join } from "node:path";
 import { parse as parseYaml } from "yaml";
 import { overlayEnv, readKubeconfigPaths, resolveHomeDir, type Env } from "../config.js";
 import { MlflowSecretsError } from "../errors.js";
-import type { AuthContext, AuthRequest, RequestAuthProvider } from "./auth-providers.js";
+import type { AuthContext, AuthRequest, RequestAuthProvider } from "./auth-provider.js";
 
 /** Where a pod's service-account credentials are mounted. */
-export const SERVICE_ACCOUNT_DIR = "/var/run/secrets/kubernetes.io/serviceaccount";
+const SERVICE_ACCOUNT_DIR = "/var/run/secrets/kubernetes.io/serviceaccount";
 const WORKSPACE_HEADER = "x-mlflow-workspace";
 const EXEC_TOKEN_DEFAULT_TTL_MS = 60_000;
 const EXEC_TIMEOUT_MS = 30_000;
 
 /** Options of {@link createKubernetesAuthProvider}. */
-export interface KubernetesAuthOptions {
+interface KubernetesAuthOptions {
   readonly name: string;
   /** Also send the namespace as `X-MLFLOW-WORKSPACE`. */
   readonly namespaced: boolean;

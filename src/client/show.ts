@@ -10,12 +10,13 @@ import {
   type Env,
 } from "../config.js";
 import { isKubernetesAuth, knownRequestAuthProviders } from "./auth-providers.js";
-import { resolveHostCreds, type ResolvedHostCreds } from "./creds.js";
+import { resolveHostCreds } from "./creds.js";
+import type { ResolvedHostCreds } from "./host-creds.js";
 import { SECRET_MASK, hideUserInfo } from "./redact.js";
 import { resolveAwsRegion } from "./sigv4.js";
 
 /** One line of the report. */
-export interface CredsReportField {
+interface CredsReportField {
   readonly field: string;
   /** The value, masked for secrets; `undefined` when not set. */
   readonly value: string | undefined;
@@ -23,7 +24,7 @@ export interface CredsReportField {
 }
 
 /** The whole report. */
-export interface CredsReport {
+interface CredsReport {
   readonly trackingUri: string;
   readonly authMode: string;
   readonly fields: readonly CredsReportField[];

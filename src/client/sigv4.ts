@@ -17,7 +17,7 @@ import { readAwsEnv, resolveHomeDir, type Env } from "../config.js";
 import { MlflowSecretsError } from "../errors.js";
 
 /** AWS credentials as the signer takes them. */
-export interface AwsCredentials {
+interface AwsCredentials {
   readonly accessKeyId: string;
   readonly secretAccessKey: string;
   readonly sessionToken?: string;
@@ -25,7 +25,7 @@ export interface AwsCredentials {
 }
 
 /** A request to sign: its headers are updated in place. */
-export interface SignableRequest {
+interface SignableRequest {
   readonly method: string;
   readonly url: URL;
   readonly headers: Headers;
@@ -34,7 +34,7 @@ export interface SignableRequest {
 }
 
 /** What to sign with. */
-export interface SigV4Settings {
+interface SigV4Settings {
   readonly service: string;
   readonly region: string;
   readonly credentials: AwsCredentials;
@@ -66,7 +66,7 @@ function queryOf(url: URL): Record<string, string | string[]> {
 }
 
 /** A request in the signer's terms: the path as sent (already percent-encoded), the decoded query. */
-export interface SigV4Input {
+interface SigV4Input {
   readonly method: string;
   readonly protocol: string;
   readonly hostname: string;
@@ -114,10 +114,7 @@ export async function signInput(
  * await signRequest({ method: "GET", url, headers }, { service: "execute-api", region: "eu-west-1", credentials });
  * ```
  */
-export async function signRequest(
-  request: SignableRequest,
-  settings: SigV4Settings,
-): Promise<void> {
+async function signRequest(request: SignableRequest, settings: SigV4Settings): Promise<void> {
   const headers: Record<string, string> = {};
   request.headers.forEach((value, name) => {
     headers[name] = value;
@@ -155,7 +152,7 @@ function sharedFilePaths(env: Env | undefined): { credentials: string; config: s
 }
 
 /** Where the region came from, for messages and `creds show`. */
-export interface ResolvedRegion {
+interface ResolvedRegion {
   readonly region: string;
   readonly source: string;
 }
@@ -191,7 +188,7 @@ const chainCache = new Map<string, CredentialProvider>();
  * SSO, web identity, `credential_process`, container and instance metadata). The chain is cached
  * per profile and files, and refreshes expiring credentials itself.
  */
-export async function resolveAwsCredentials(env: Env | undefined): Promise<AwsCredentials> {
+async function resolveAwsCredentials(env: Env | undefined): Promise<AwsCredentials> {
   const aws = readAwsEnv(env);
   if (aws.accessKeyId && aws.secretAccessKey && aws.profile === undefined) {
     return {

@@ -151,13 +151,6 @@ function agentFor(url: URL, tls: TlsMaterial | undefined): http.Agent {
   return agent;
 }
 
-/** Closes every pooled connection (tests; a process exits fine without it). */
-export function closeIdleConnections(): void {
-  httpAgent.destroy();
-  for (const agent of httpsAgents.values()) agent.destroy();
-  httpsAgents.clear();
-}
-
 /**
  * Sends one request and resolves with the response head (the body still streaming). The timeout is
  * per socket inactivity — connecting, sending and waiting — like `requests`' timeout.

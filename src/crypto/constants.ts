@@ -1,7 +1,9 @@
 /**
- * MLflow's crypto constants (`mlflow/utils/crypto.py`). Changing any of them breaks
- * compatibility with every database MLflow or this package has written.
+ * MLflow's crypto constants (`mlflow/utils/crypto.py`), and the one rule they imply for settings
+ * (the KEK version range). Changing any of them breaks compatibility with every database MLflow
+ * or this package has written. Imports nothing but the error family, so config can use it.
  */
+import { invalidParameter } from "../errors.js";
 
 /** MLflow's variable for the KEK passphrase (read by the keyring, named in messages here). */
 export const CRYPTO_KEK_PASSPHRASE_ENV_VAR = "MLFLOW_CRYPTO_KEK_PASSPHRASE";
@@ -35,3 +37,32 @@ export const GCM_TAG_LENGTH = 16;
 
 /** Length of a wrapped DEK: nonce ‖ AES-GCM(KEK, DEK) ‖ tag. */
 export const WRAPPED_DEK_LENGTH = GCM_NONCE_LENGTH + AES_256_KEY_LENGTH + GCM_TAG_LENGTH;
+
+/**
+ * Validates a KEK version: an integer 0 … 4294967295 (it is folded into the salt as uint32 BE).
+ * `source` names the argument or variable in the error message.
+ *
+ * @example
+ * ```ts
+ * validateKekVersion(2, "kekVersion"); // 2
+ * ```
+ */
+export function validateKekVersion(value: unknown, source: string): number {
+  if (
+    typeof value !== "number" ||
+    !Number.isInteger(value) ||
+    value < 0 ||
+    value > MAX_KEK_VERSION
+  ) {
+    const shown =
+      typeof value === "number"
+        ? String(value)
+        : typeof value === "string"
+          ? `'${value.length > 40 ? `${value.slice(0, 40)}…` : value}'`
+          : typeof value;
+    throw invalidParameter(
+      `${source} must be an integer between 0 and ${MAX_KEK_VERSION}, got ${shown}`,
+    );
+  }
+  return value;
+}

@@ -311,8 +311,8 @@ export function rotateSecretEncryption(
   };
 }
 
-/** Unwraps with `oldKek` and wraps with `newKek` (package-internal; the rotation engine's inner loop). */
-export function rewrapDek(wrappedDek: Uint8Array, oldKek: KekManager, newKek: KekManager): Buffer {
+/** Unwraps with `oldKek` and wraps with `newKek`. */
+function rewrapDek(wrappedDek: Uint8Array, oldKek: KekManager, newKek: KekManager): Buffer {
   const oldKey = kekInternals(oldKek);
   const newKey = kekInternals(newKek);
   let dek: Buffer | undefined;

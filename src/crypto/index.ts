@@ -10,9 +10,10 @@ export {
   MLFLOW_KEK_SALT,
   PBKDF2_ITERATIONS,
   WRAPPED_DEK_LENGTH,
+  validateKekVersion,
 } from "./constants.js";
 export { decryptWithAesGcm, encryptWithAesGcm } from "./aes-gcm.js";
-export { KekManager, deriveKek, validateKekVersion, type KekManagerOptions } from "./kek.js";
+export { KekManager, deriveKek, type KekManagerOptions } from "./kek.js";
 export {
   createAad,
   decryptSecret,

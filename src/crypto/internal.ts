@@ -6,7 +6,6 @@ export {
   decodePlaintext,
   decryptPlaintext,
   encryptPlaintext,
-  rewrapDek,
   rewrapPackedDeks,
   unwrapDekWith,
 } from "./envelope.js";

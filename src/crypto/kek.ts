@@ -16,9 +16,9 @@ import {
   GCM_NONCE_LENGTH,
   WRAPPED_DEK_LENGTH,
   DEFAULT_KEK_PASSPHRASE,
-  MAX_KEK_VERSION,
   MLFLOW_KEK_SALT,
   PBKDF2_ITERATIONS,
+  validateKekVersion,
 } from "./constants.js";
 
 const pbkdf2Async = promisify(pbkdf2);
@@ -39,35 +39,6 @@ function warnDefaultPassphraseOnce(): void {
     type: "SecurityWarning",
     code: "MLFLOW_SECRETS_DEFAULT_KEK_PASSPHRASE",
   });
-}
-
-/**
- * Validates a KEK version: an integer 0 … 4294967295 (it is folded into the salt as uint32 BE).
- * `source` names the argument or variable in the error message.
- *
- * @example
- * ```ts
- * validateKekVersion(2, "kekVersion"); // 2
- * ```
- */
-export function validateKekVersion(value: unknown, source: string): number {
-  if (
-    typeof value !== "number" ||
-    !Number.isInteger(value) ||
-    value < 0 ||
-    value > MAX_KEK_VERSION
-  ) {
-    const shown =
-      typeof value === "number"
-        ? String(value)
-        : typeof value === "string"
-          ? `'${value.length > 40 ? `${value.slice(0, 40)}…` : value}'`
-          : typeof value;
-    throw invalidParameter(
-      `${source} must be an integer between 0 and ${MAX_KEK_VERSION}, got ${shown}`,
-    );
-  }
-  return value;
 }
 
 /**

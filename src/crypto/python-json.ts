@@ -18,7 +18,7 @@ const SHORT_ESCAPES: Readonly<Record<number, string>> = {
 };
 
 /** A JSON string literal as Python writes it with `ensure_ascii=True`. */
-export function pythonJsonString(text: string): string {
+function pythonJsonString(text: string): string {
   let out = '"';
   let runStart = 0;
   for (let i = 0; i < text.length; i++) {

@@ -3,7 +3,8 @@
  * store's runner. Each table's definition lives next to its data access; this file only orders
  * them. Version numbers are shared with the store's migrations (`LATEST_SCHEMA_VERSION`).
  */
-import { ensureMigrations, type Migration, type SecretStore } from "../store/index.js";
+import { ensureMigrations, type Migration } from "../store/migrations.js";
+import type { SecretStore } from "../store/secret-store.js";
 import { auditLogTable } from "./audit/schema.js";
 import { permissionsTable } from "./permissions/schema.js";
 import { tokensTable } from "./tokens/schema.js";

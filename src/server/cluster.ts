@@ -5,7 +5,7 @@
  */
 import cluster, { type Worker } from "node:cluster";
 
-export interface WorkerPoolOptions {
+interface WorkerPoolOptions {
   workers: number;
   /** How long a worker may take to stop after SIGTERM before it is killed. */
   shutdownTimeoutMs: number;

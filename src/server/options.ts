@@ -61,7 +61,7 @@ function integer(value: number, name: string, min: number, max: number): number 
 }
 
 /** `/p`, `p/` or `/p/` → `/p`; empty → `""`. */
-export function normaliseStaticPrefix(prefix: string): string {
+function normaliseStaticPrefix(prefix: string): string {
   const trimmed = prefix.trim().replace(/^\/+|\/+$/g, "");
   if (trimmed === "") return "";
   if (!/^[A-Za-z0-9._~\-/]+$/.test(trimmed) || trimmed.includes("//")) {

@@ -117,7 +117,7 @@ export class WalDurability {
 }
 
 /** The statements group commit needs from the connection (all synchronous, as better-sqlite3). */
-export interface GroupConnection {
+interface GroupConnection {
   /** Runs the members' statements. */
   readonly executor: SqlExecutor;
   readonly inTransaction: boolean;

@@ -20,11 +20,4 @@ export {
 export type { SecretInfo } from "./secret-info.js";
 export { Keyring, type KeyringOptions } from "./keyring.js";
 export { DEFAULT_BACKEND_STORE_URI, parseDatabaseUri, redactUri, type DialectName } from "./uri.js";
-export {
-  LATEST_SCHEMA_VERSION,
-  STORE_MIGRATIONS,
-  ensureMigrations,
-  type Migration,
-  type MigrationContext,
-  type MigrationResult,
-} from "./migrations.js";
+export { LATEST_SCHEMA_VERSION } from "./migrations.js";

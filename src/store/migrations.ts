@@ -7,7 +7,7 @@ import { MlflowSecretsError } from "../errors.js";
 import type { Dialect, DialectSql, SqlExecutor } from "./dialect.js";
 import type { SecretStore } from "./secret-store.js";
 
-export const SCHEMA_VERSION_TABLE = "mlflow_secrets_schema_version";
+const SCHEMA_VERSION_TABLE = "mlflow_secrets_schema_version";
 
 export interface MigrationContext {
   tx: SqlExecutor;
@@ -44,7 +44,7 @@ export const STORE_MIGRATIONS: readonly Migration[] = [
  */
 export const LATEST_SCHEMA_VERSION = 2;
 
-export interface MigrationResult {
+interface MigrationResult {
   /** Versions applied by this call. */
   applied: number[];
   /** The schema version after the call. */

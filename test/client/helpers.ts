@@ -17,7 +17,7 @@ import type { HttpClock } from "../../src/client/http.js";
 import type { CliIo, Prompts } from "../../src/cli/io.js";
 
 export const FIXTURES = join(dirname(fileURLToPath(import.meta.url)), "..", "fixtures", "client");
-export const TLS_DIR = join(FIXTURES, "tls");
+const TLS_DIR = join(FIXTURES, "tls");
 
 export function tlsFile(name: string): string {
   return join(TLS_DIR, name);
@@ -39,13 +39,9 @@ export interface Recorded {
   body: Buffer;
 }
 
-export type Handler = (
-  req: Recorded,
-  res: ServerResponse,
-  raw: IncomingMessage,
-) => void | Promise<void>;
+type Handler = (req: Recorded, res: ServerResponse, raw: IncomingMessage) => void | Promise<void>;
 
-export interface TestServer {
+interface TestServer {
   url: string;
   port: number;
   requests: Recorded[];

@@ -8,7 +8,7 @@
 import { createHash, createHmac, timingSafeEqual } from "node:crypto";
 import type { Recorded } from "./helpers.js";
 
-export interface CheckResult {
+interface CheckResult {
   ok: boolean;
   reason?: string;
   signedHeaders?: string[];

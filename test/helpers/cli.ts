@@ -5,13 +5,13 @@ import { fileURLToPath } from "node:url";
 import type { CliIo, Prompts } from "../../src/cli/io.js";
 import { runCli } from "../../src/cli/run.js";
 
-export interface CliResult {
+interface CliResult {
   code: number;
   stdout: string;
   stderr: string;
 }
 
-export interface CliRunOptions {
+interface CliRunOptions {
   env?: Record<string, string | undefined>;
   stdin?: string;
   /** Pretend stdin and stderr are a terminal. */

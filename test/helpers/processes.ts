@@ -64,7 +64,7 @@ export async function startServerProcess(
   };
 }
 
-export interface HttpReply {
+interface HttpReply {
   status: number;
   headers: Headers;
   body: Record<string, unknown>;

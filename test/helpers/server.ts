@@ -15,7 +15,7 @@ import type { DialectUnderTest, TestDatabase } from "./databases.js";
 import { testKeyring } from "./store.js";
 
 /** scrypt N = 2^4: fast enough for hundreds of logins per test. */
-export const TEST_HASH_COST = { logN: 4, r: 8, p: 1 } as const;
+const TEST_HASH_COST = { logN: 4, r: 8, p: 1 } as const;
 export const ADMIN = { username: "admin", password: "admin-password-0001" } as const;
 
 export function basic(username: string, password: string): string {
@@ -31,7 +31,7 @@ export interface Reply<T = unknown> {
   body: T;
 }
 
-export interface RequestOptions {
+interface RequestOptions {
   auth?: string | undefined;
   body?: unknown;
   /** Raw payload (a string or bytes) instead of JSON. */
@@ -42,7 +42,7 @@ export interface RequestOptions {
   remoteAddress?: string;
 }
 
-export interface TestServer {
+interface TestServer {
   app: FastifyInstance;
   store: SecretStore;
   db: TestDatabase;

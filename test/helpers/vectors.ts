@@ -1,7 +1,7 @@
 /** The known-answer vectors made with MLflow's Python reference (test/fixtures/mlflow-crypto-public.json). */
 import { readFileSync } from "node:fs";
 
-export interface Vectors {
+interface Vectors {
   kek: { passphrase: string; kek_version: number; kek_hex: string }[];
   aesgcm: {
     key_b64: string;

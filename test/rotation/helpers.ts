@@ -34,7 +34,7 @@ export async function fill(
   return expected;
 }
 
-export interface RawRow {
+interface RawRow {
   secret_id: string;
   secret_name: string;
   encrypted_value: Buffer;

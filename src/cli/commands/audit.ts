@@ -4,7 +4,7 @@ import { MAX_AUDIT_PAGE, parseSince } from "../../domain/audit/service.js";
 import { withAdmin, withAdminOptions, type AdminOptions } from "../admin.js";
 import { usageError } from "../errors.js";
 import { formatTime, printJson, printTable } from "../output.js";
-import type { RegisterCommands } from "./index.js";
+import type { RegisterCommands } from "../io.js";
 
 function maxResults(value: string): number {
   const n = Number(value);

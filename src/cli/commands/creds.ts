@@ -2,7 +2,7 @@
 import type { Command } from "commander";
 import { readEnvString, TRACKING_URI_ENV_VAR } from "../../config.js";
 import { usageError } from "../errors.js";
-import type { RegisterCommands } from "./index.js";
+import type { RegisterCommands } from "../io.js";
 
 export const registerCredsCommands: RegisterCommands = (program: Command, io) => {
   const creds = program

@@ -3,7 +3,7 @@ import { Option, type Command } from "commander";
 import { openSecretStore } from "../../store/index.js";
 import { CliExit, EXIT_FAILURE } from "../errors.js";
 import { parseOutputFormat, printJson, printTable, type OutputFormat } from "../output.js";
-import type { RegisterCommands } from "./index.js";
+import type { RegisterCommands } from "../io.js";
 
 /** The `crypto` group, shared with the rotation command. */
 export function cryptoGroup(program: Command): Command {

@@ -1,7 +1,7 @@
 /** `mlflow-secrets db upgrade`: applies pending migrations of our tables. */
 import { LATEST_SCHEMA_VERSION, openSecretStore } from "../../store/index.js";
 import { DOMAIN_MIGRATIONS } from "../../domain/schema.js";
-import type { RegisterCommands } from "./index.js";
+import type { RegisterCommands } from "../io.js";
 
 export const registerDbCommands: RegisterCommands = (program, io) => {
   const db = program.command("db").description("database schema");

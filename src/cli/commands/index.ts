@@ -1,6 +1,6 @@
 /** Every command group registers itself here; run.ts stays free of command details. */
 import type { Command } from "commander";
-import type { CliIo } from "../io.js";
+import type { CliIo, RegisterCommands } from "../io.js";
 import { registerCryptoCommands } from "./crypto.js";
 import { registerDbCommands } from "./db.js";
 import { registerAuditCommands } from "./audit.js";
@@ -12,9 +12,6 @@ import { registerLoginCommands } from "./login.js";
 import { registerServerCommands } from "./server.js";
 import { registerTokensCommands } from "./tokens.js";
 import { registerUsersCommands } from "./users.js";
-
-/** A command module: adds its commands to the program; actions receive the shared io. */
-export type RegisterCommands = (program: Command, io: CliIo) => void;
 
 const groups: RegisterCommands[] = [
   registerSecretsCommands,

@@ -2,7 +2,7 @@
 import { Option, type Command } from "commander";
 import type { LoginBackend } from "../../client/login.js";
 import { isInteractive } from "../io.js";
-import type { RegisterCommands } from "./index.js";
+import type { RegisterCommands } from "../io.js";
 
 interface LoginFlags {
   backend: LoginBackend;

@@ -3,7 +3,7 @@ import { PERMISSION_NAMES } from "../../domain/permissions/model.js";
 import { grantJson } from "../../rest/views.js";
 import { withAdmin, withAdminOptions, type AdminOptions } from "../admin.js";
 import { printJson, printRecord } from "../output.js";
-import type { RegisterCommands } from "./index.js";
+import type { RegisterCommands } from "../io.js";
 
 interface GrantOptions extends AdminOptions {
   secretId: string;

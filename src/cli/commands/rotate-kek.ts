@@ -24,7 +24,7 @@ import { Keyring, openSecretStore, type SecretStore } from "../../store/index.js
 import { CliExit, EXIT_FAILURE, usageError } from "../errors.js";
 import { isInteractive, type CliIo } from "../io.js";
 import { cryptoGroup } from "./crypto.js";
-import type { RegisterCommands } from "./index.js";
+import type { RegisterCommands } from "../io.js";
 
 interface RotateKekOptions {
   newPassphrase?: string;

@@ -23,7 +23,7 @@ import {
   type TargetOptions,
 } from "../secrets-api.js";
 import { parseAuthConfig, readSecretValue, type ValueOptions } from "../values.js";
-import type { RegisterCommands } from "./index.js";
+import type { RegisterCommands } from "../io.js";
 
 interface CommonOptions extends TargetOptions {
   output: OutputFormat;

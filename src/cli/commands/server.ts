@@ -14,7 +14,7 @@ import { openSecretStore, type SecretStore } from "../../store/index.js";
 import { VERSION } from "../../version.js";
 import { CliExit, usageError } from "../errors.js";
 import type { CliIo } from "../io.js";
-import type { RegisterCommands } from "./index.js";
+import type { RegisterCommands } from "../io.js";
 
 interface ServerFlags {
   host: string;

@@ -2,7 +2,7 @@
 import { tokenJson } from "../../rest/views.js";
 import { withAdmin, withAdminOptions, type AdminOptions } from "../admin.js";
 import { formatTime, printJson, printTable } from "../output.js";
-import type { RegisterCommands } from "./index.js";
+import type { RegisterCommands } from "../io.js";
 
 export const registerTokensCommands: RegisterCommands = (program, io) => {
   const tokens = program

@@ -5,7 +5,7 @@ import { withAdmin, withAdminOptions, readPassword, type AdminOptions } from "..
 import { usageError } from "../errors.js";
 import { isInteractive } from "../io.js";
 import { printJson, printRecord, printTable } from "../output.js";
-import type { RegisterCommands } from "./index.js";
+import type { RegisterCommands } from "../io.js";
 
 interface UserOptions extends AdminOptions {
   username: string;

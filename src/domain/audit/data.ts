@@ -80,7 +80,7 @@ let sequence = 0;
  * A UUID-shaped id that sorts by time (like UUIDv7): 48 bits of epoch ms, a per-process sequence,
  * then random bits. Events of one process within one millisecond keep their order.
  */
-export function newEventId(now: number): string {
+function newEventId(now: number): string {
   sequence = (sequence + 1) & 0xffff;
   // 64 random bits from a v4 UUID (Node draws those from a buffered pool: cheaper than randomBytes).
   const random = randomUUID();
@@ -139,7 +139,7 @@ function fromRow(row: AuditRow): AuditEvent {
   return event;
 }
 
-export interface AuditQuery {
+interface AuditQuery {
   secretId?: string | undefined;
   username?: string | undefined;
   /** Epoch milliseconds, inclusive. */

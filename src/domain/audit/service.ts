@@ -4,7 +4,7 @@ import { queryAuditEvents, type AuditEvent } from "./data.js";
 import { requireAdmin, type CallContext, type Database } from "../context.js";
 
 export const MAX_AUDIT_PAGE = 1000;
-export const DEFAULT_AUDIT_PAGE = 100;
+const DEFAULT_AUDIT_PAGE = 100;
 
 export interface AuditListRequest {
   secretId?: string | undefined;

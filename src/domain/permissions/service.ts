@@ -25,7 +25,7 @@ export interface PermissionsService {
   delete(ctx: CallContext, request: GrantRequest): Promise<void>;
 }
 
-export interface PermissionsServiceDeps {
+interface PermissionsServiceDeps {
   store: SecretStore;
   dialect: Pick<Dialect, "isUniqueViolation">;
   defaultPermission: PermissionName;

@@ -22,7 +22,7 @@ import {
   type CallContext,
 } from "../context.js";
 
-export interface SecretGuard {
+interface SecretGuard {
   /** The permission a principal has on a secret id (explicit grant, else the default). */
   permissionOn: (
     db: SqlExecutor,

@@ -11,7 +11,7 @@ import { insertAuditEvent } from "../audit/data.js";
 import { countUsers, insertUser } from "./data.js";
 import { checkPassword, checkUsername } from "./service.js";
 
-export interface BootstrapOptions {
+interface BootstrapOptions {
   adminUsername: string;
   adminPassword: string | undefined;
   hasher: PasswordHasher;

@@ -42,13 +42,6 @@ export async function findUserByName(db: SqlExecutor, username: string): Promise
   return row && fromRow(row);
 }
 
-export async function findUserById(db: SqlExecutor, userId: string): Promise<User | undefined> {
-  const row = await db.get<UserRow>(`SELECT ${COLUMNS} FROM ${USERS_TABLE} WHERE user_id = ?`, [
-    userId,
-  ]);
-  return row && fromRow(row);
-}
-
 export async function listUsers(db: SqlExecutor): Promise<User[]> {
   const rows = await db.all<UserRow>(`SELECT ${COLUMNS} FROM ${USERS_TABLE} ORDER BY username`);
   return rows.map(fromRow);

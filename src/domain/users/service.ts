@@ -29,8 +29,8 @@ import {
   type Database,
 } from "../context.js";
 
-export const MIN_PASSWORD_LENGTH = 12;
-export const MAX_PASSWORD_LENGTH = 1024;
+const MIN_PASSWORD_LENGTH = 12;
+const MAX_PASSWORD_LENGTH = 1024;
 
 /** A user as the API shows it: never the password hash. */
 export interface UserView {
@@ -94,7 +94,7 @@ function view(user: User): UserView {
   return { userId: user.userId, username: user.username, isAdmin: user.isAdmin };
 }
 
-export interface UsersServiceDeps {
+interface UsersServiceDeps {
   database: Database;
   dialect: Pick<Dialect, "isUniqueViolation">;
   hasher: PasswordHasher;

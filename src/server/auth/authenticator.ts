@@ -22,7 +22,7 @@ import { hashApiToken } from "../../domain/tokens/api-token.js";
 export type AuthFailureReason =
   "missing" | "malformed" | "unknown_user" | "bad_password" | "bad_token" | "throttled";
 
-export interface AuthenticatorDeps {
+interface AuthenticatorDeps {
   database: Database;
   hasher: PasswordHasher;
   /** How long a verified password is trusted without scrypt (≤ 60 s). */
@@ -32,14 +32,14 @@ export interface AuthenticatorDeps {
   onFailure?: (reason: AuthFailureReason) => void;
 }
 
-export interface AuthAttempt {
+interface AuthAttempt {
   /** The `Authorization` header, if any. */
   authorization: string | undefined;
   remoteAddress?: string | undefined;
   requestId?: string | undefined;
 }
 
-export interface Authenticator {
+interface Authenticator {
   authenticate(attempt: AuthAttempt): Promise<Principal>;
 }
 

@@ -12,9 +12,9 @@ import {
 } from "../../errors.js";
 import { HttpError } from "./http-error.js";
 
-export const WWW_AUTHENTICATE = 'Basic realm="mlflow-secrets", charset="UTF-8"';
+const WWW_AUTHENTICATE = 'Basic realm="mlflow-secrets", charset="UTF-8"';
 
-export interface ErrorResponse {
+interface ErrorResponse {
   status: number;
   headers: Record<string, string>;
   body: { error_code: AnyErrorCode; message: string };
@@ -39,7 +39,7 @@ function parameterName(path: string): string {
 }
 
 /** MLflow-style messages for schema violations, naming the field (never echoing its value). */
-export function validationMessage(issues: readonly ValidationIssue[], context: string): string {
+function validationMessage(issues: readonly ValidationIssue[], context: string): string {
   const issue = issues[0];
   if (issue === undefined) return "Invalid request";
   if (issue.keyword === "required") {
@@ -73,7 +73,7 @@ const FASTIFY_ERRORS: Readonly<Record<string, [number, ErrorCode, string]>> = {
 };
 
 /** The response for any error thrown while handling a request. */
-export function toErrorResponse(err: unknown, requestId: string): ErrorResponse {
+function toErrorResponse(err: unknown, requestId: string): ErrorResponse {
   const fastifyError = err as Partial<FastifyError> & {
     validation?: ValidationIssue[];
     validationContext?: string;

@@ -7,7 +7,7 @@ import type { FastifyInstance } from "fastify";
 import secureJson from "secure-json-parse";
 import { MlflowSecretsError } from "../../errors.js";
 
-export const MAX_JSON_DEPTH = 64;
+const MAX_JSON_DEPTH = 64;
 
 const utf8 = new TextDecoder("utf-8", { fatal: true });
 
@@ -16,7 +16,7 @@ function malformed(message: string): MlflowSecretsError {
 }
 
 /** True when brackets outside strings nest deeper than `limit` (a linear scan before parsing). */
-export function nestsTooDeep(bytes: Uint8Array, limit = MAX_JSON_DEPTH): boolean {
+function nestsTooDeep(bytes: Uint8Array, limit = MAX_JSON_DEPTH): boolean {
   let depth = 0;
   let inString = false;
   for (let i = 0; i < bytes.length; i++) {

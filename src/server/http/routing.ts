@@ -26,7 +26,7 @@ export type ApiVersion = "2.0" | "3.0";
  * A request whose body, query string and params have the types their JSON schema describes
  * (fastify's json-schema-to-ts type provider): what the schema validated, the handler sees.
  */
-export type TypedRequest<S extends FastifySchema> = FastifyRequest<
+type TypedRequest<S extends FastifySchema> = FastifyRequest<
   RouteGenericInterface,
   RawServerDefault,
   RawRequestDefaultExpression,
@@ -34,7 +34,7 @@ export type TypedRequest<S extends FastifySchema> = FastifyRequest<
   JsonSchemaToTsProvider
 >;
 
-export type TypedReply<S extends FastifySchema> = FastifyReply<
+type TypedReply<S extends FastifySchema> = FastifyReply<
   RouteGenericInterface,
   RawServerDefault,
   RawRequestDefaultExpression,

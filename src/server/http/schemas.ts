@@ -117,8 +117,3 @@ export const auditEventResponse = {
   },
   additionalProperties: false,
 } as const;
-
-export const errorResponse = {
-  type: "object",
-  properties: { error_code: { type: "string" }, message: { type: "string" } },
-} as const;

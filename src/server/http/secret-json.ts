@@ -7,7 +7,7 @@
 import { toRestSecretInfo } from "../../rest/views.js";
 import type { SecretInfo } from "../../store/index.js";
 
-export interface SecretJsonEncoder {
+interface SecretJsonEncoder {
   /** The REST JSON of one secret. */
   secretJson(info: SecretInfo): string;
   /** The body of a list answer: `{"secrets": […], "next_page_token"?}`. */

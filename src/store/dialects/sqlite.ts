@@ -56,7 +56,7 @@ const NO_SYNC: WalSync & { close(): void } = {
 };
 
 /** Package-internal options (tests inject the WAL's fsync). */
-export interface SqliteOpenOptions {
+interface SqliteOpenOptions {
   walSync?: WalSync;
 }
 
