@@ -37,6 +37,7 @@ import {
 import { MlflowSecretsError } from "../errors.js";
 import type { MlflowHostCreds } from "./host-creds.js";
 import { proxyAuthorization, proxyLabel, type ProxyRoute } from "./proxy.js";
+import { scrubSecrets } from "./redact.js";
 
 /** TLS settings of one request (the contents of the files, not their paths). */
 export interface TlsMaterial {
@@ -382,16 +383,26 @@ function errorCode(err: unknown): string | undefined {
 
 function unreachableProxy(route: ProxyRoute, err: unknown): ProxyError {
   if (err instanceof ProxyError) return err;
-  const reason =
-    err instanceof RequestTimeoutError
-      ? `no answer within ${err.timeoutMs / 1000} seconds`
-      : (errorCode(err) ?? (err instanceof Error ? err.message : String(err)));
+  const code = errorCode(err);
+  const timedOut = err instanceof RequestTimeoutError;
+  // A system error (a code) is safe to keep; any other message may quote the proxy's answer, which
+  // may echo our Proxy-Authorization: kept only when plainly free of it, and never as the cause.
+  const message = err instanceof Error ? err.message : String(err);
+  const plain = /authori[sz]ation|basic |bearer /i.test(message)
+    ? undefined
+    : scrubSecrets(message.slice(0, 120), [
+        route.password,
+        proxyAuthorization(route)?.replace(/^Basic /, ""),
+      ]);
+  const reason = timedOut
+    ? `no answer within ${err.timeoutMs / 1000} seconds`
+    : (code ?? plain ?? "an invalid answer");
   return new ProxyError(
     `Cannot connect to the proxy ${proxyLabel(route)}: ${reason}. Check that the proxy is up, or ` +
       "list the tracking server's host in NO_PROXY to connect directly.",
     route,
     undefined,
-    { cause: err },
+    code !== undefined || timedOut ? { cause: err } : undefined,
   );
 }
 
@@ -400,7 +411,10 @@ function refusedTunnel(
   status: number | undefined,
   statusText: string | undefined,
 ): ProxyError {
-  const answer = `${status ?? "no status"}${statusText ? ` ${statusText.slice(0, 80)}` : ""}`;
+  // The reason phrase is the proxy's text: shown only when it is a plain phrase, so that a proxy
+  // echoing the request (with its Proxy-Authorization) cannot put a credential into the message.
+  const phrase = statusText?.trim();
+  const answer = `${status ?? "no status"}${phrase && /^[\w .,'()/-]{1,60}$/.test(phrase) && !/basic|bearer|authori[sz]ation/i.test(phrase) ? ` ${phrase}` : ""}`;
   // 407 is the standard answer; some proxies (tinyproxy) answer 401 to wrong credentials.
   const hint =
     status === 407 || (status === 401 && route.username !== undefined)
