@@ -680,6 +680,17 @@ export function readNetrcLocations(env: Env = process.env): readonly string[] {
 }
 
 /**
+ * Node's own extra CA file (`NODE_EXTRA_CA_CERTS`): Node adds it to its default roots, which an
+ * explicit CA list replaces, so a CA bundle from the environment is added on top of both.
+ */
+export const NODE_EXTRA_CA_CERTS_ENV_VAR = "NODE_EXTRA_CA_CERTS";
+
+/** `NODE_EXTRA_CA_CERTS`, or undefined. */
+export function readNodeExtraCaCerts(env: Env = process.env): string | undefined {
+  return readEnvString(env, NODE_EXTRA_CA_CERTS_ENV_VAR);
+}
+
+/**
  * The CA bundle named by the environment: `REQUESTS_CA_BUNDLE`, else `CURL_CA_BUNDLE` (the order
  * of `requests`' `merge_environment_settings`), else `SSL_CERT_FILE`. Empty values are skipped.
  */

@@ -32,6 +32,7 @@ import {
   TRACKING_CLIENT_KEY_PATH_ENV_VAR,
   TRACKING_SERVER_CERT_PATH_ENV_VAR,
   readCaBundleEnv,
+  readNodeExtraCaCerts,
   type Env,
 } from "../config.js";
 import { MlflowSecretsError } from "../errors.js";
@@ -131,12 +132,19 @@ async function readCaBundle(path: string, source: string): Promise<string> {
 
 /**
  * The PEM certificates of the environment's CA bundle (`REQUESTS_CA_BUNDLE`, `CURL_CA_BUNDLE`,
- * `SSL_CERT_FILE`), to be added to Node's roots; `undefined` when none is set.
+ * `SSL_CERT_FILE`), to be added to Node's roots; `undefined` when none is set. The certificates of
+ * `NODE_EXTRA_CA_CERTS` come along: Node adds them to its default roots only, which the explicit CA
+ * list built from this replaces, and setting a bundle must not take trust away.
  */
 export async function loadEnvCaBundle(env: Env): Promise<string | undefined> {
   const bundle = readCaBundleEnv(env);
   if (bundle === undefined) return undefined;
-  return readCaBundle(bundle.value, bundle.source);
+  const pem = await readCaBundle(bundle.value, bundle.source);
+  const nodeExtra = readNodeExtraCaCerts(env);
+  if (nodeExtra === undefined) return pem;
+  // Node itself only warns when this file cannot be read; so does skipping it here.
+  const extra = await readFile(nodeExtra, "utf8").catch(() => "");
+  return extra.includes("-----BEGIN CERTIFICATE-----") ? `${extra}\n${pem}` : pem;
 }
 
 /**

@@ -254,6 +254,22 @@ describe("CA bundles from the environment", () => {
     assert.equal(await loadTlsMaterial(creds, {}), undefined);
   });
 
+  it("NODE_EXTRA_CA_CERTS stays trusted when a bundle variable is set (trust is only added)", async () => {
+    const { readFileSync } = await import("node:fs");
+    const ipOrigin = await startServer((_req, res) => json(res, 200, {}), {
+      cert: readFileSync(tlsFile("ip-server.pem")),
+      key: readFileSync(tlsFile("ip-server.key")),
+    });
+    const both = {
+      REQUESTS_CA_BUNDLE: tlsFile("ca.pem"),
+      NODE_EXTRA_CA_CERTS: tlsFile("ip-ca.pem"),
+    };
+    assert.equal(await get(ipOrigin.url, both), 200);
+    await assert.rejects(get(ipOrigin.url, { REQUESTS_CA_BUNDLE: tlsFile("ca.pem") }), /TLS error/);
+    const server = await httpsServer();
+    assert.equal(await get(server.url, both), 200);
+  });
+
   it("a missing bundle is an error naming its variable; a directory of certificates works", async () => {
     const server = await httpsServer();
     await assert.rejects(
