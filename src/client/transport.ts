@@ -88,20 +88,64 @@ export class ProxyError extends Error {
   }
 }
 
+/**
+ * TLS files are checked on every request (so a renewed certificate is used at once) but read only
+ * when they changed: a stat decides, and the same content object comes back otherwise, so that
+ * its digest and its TLS context are not recomputed either (a system CA bundle is ~200 KB).
+ */
+interface CachedFile {
+  readonly version: string;
+  readonly bytes: Buffer;
+  text?: string;
+}
+
+const MAX_CACHED_FILES = 64;
+const fileCache = new Map<string, CachedFile>();
+
+function remember<K, V>(map: Map<K, V>, key: K, value: V, limit: number): V {
+  if (!map.has(key) && map.size >= limit) map.delete(map.keys().next().value as K);
+  map.set(key, value);
+  return value;
+}
+
+async function readCached(path: string): Promise<CachedFile> {
+  const info = await stat(path);
+  const version = `${info.dev}:${info.ino}:${info.size}:${info.mtimeMs}:${info.ctimeMs}`;
+  const hit = fileCache.get(path);
+  if (hit?.version === version) return hit;
+  return remember(fileCache, path, { version, bytes: await readFile(path) }, MAX_CACHED_FILES);
+}
+
+function pemError(path: string, what: string, err: unknown): MlflowSecretsError {
+  const code = (err as NodeJS.ErrnoException).code ?? "error";
+  return new MlflowSecretsError(
+    `Cannot read ${what} '${path}' (${code})`,
+    "INVALID_PARAMETER_VALUE",
+    {
+      cause: err,
+    },
+  );
+}
+
 async function readPem(path: string, what: string): Promise<Buffer> {
   try {
-    return await readFile(path);
+    return (await readCached(path)).bytes;
   } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code ?? "error";
-    throw new MlflowSecretsError(
-      `Cannot read ${what} '${path}' (${code})`,
-      "INVALID_PARAMETER_VALUE",
-      {
-        cause: err,
-      },
-    );
+    throw pemError(path, what, err);
   }
 }
+
+async function readPemText(path: string, what: string): Promise<string> {
+  try {
+    const file = await readCached(path);
+    file.text ??= file.bytes.toString("utf8");
+    return file.text;
+  } catch (err) {
+    throw pemError(path, what, err);
+  }
+}
+
+const directoryCache = new Map<string, { version: string; text: string }>();
 
 async function readCaBundle(path: string, source: string): Promise<string> {
   const what = `the CA bundle (${source})`;
@@ -109,17 +153,20 @@ async function readCaBundle(path: string, source: string): Promise<string> {
   try {
     isDirectory = (await stat(path)).isDirectory();
   } catch {
-    /* readPem reports it */
+    /* readPemText reports it */
   }
-  if (!isDirectory) return (await readPem(path, what)).toString("utf8");
+  if (!isDirectory) return readPemText(path, what);
   // A directory of certificates (as `requests` accepts): every PEM certificate in it.
   const names = (await readdir(path)).sort();
   const parts: string[] = [];
+  const versions: string[] = [];
   for (const name of names) {
     const file = join(path, name);
     if (!(await stat(file)).isFile()) continue;
-    const text = (await readPem(file, what)).toString("utf8");
-    if (text.includes("-----BEGIN CERTIFICATE-----")) parts.push(text);
+    const text = await readPemText(file, what);
+    if (!text.includes("-----BEGIN CERTIFICATE-----")) continue;
+    parts.push(text);
+    versions.push(`${name}=${fileCache.get(file)?.version ?? ""}`);
   }
   if (parts.length === 0) {
     throw new MlflowSecretsError(
@@ -127,7 +174,11 @@ async function readCaBundle(path: string, source: string): Promise<string> {
       "INVALID_PARAMETER_VALUE",
     );
   }
-  return parts.join("\n");
+  // Unchanged files give the same joined text object (see the file cache).
+  const version = versions.join("/");
+  const hit = directoryCache.get(path);
+  if (hit?.version === version) return hit.text;
+  return remember(directoryCache, path, { version, text: parts.join("\n") }, MAX_CACHED_FILES).text;
 }
 
 /**
@@ -143,9 +194,15 @@ export async function loadEnvCaBundle(env: Env): Promise<string | undefined> {
   const nodeExtra = readNodeExtraCaCerts(env);
   if (nodeExtra === undefined) return pem;
   // Node itself only warns when this file cannot be read; so does skipping it here.
-  const extra = await readFile(nodeExtra, "utf8").catch(() => "");
-  return extra.includes("-----BEGIN CERTIFICATE-----") ? `${extra}\n${pem}` : pem;
+  const extra = await readPemText(nodeExtra, "NODE_EXTRA_CA_CERTS").catch(() => "");
+  if (!extra.includes("-----BEGIN CERTIFICATE-----")) return pem;
+  if (lastJoined?.extra !== extra || lastJoined.pem !== pem) {
+    lastJoined = { extra, pem, text: `${extra}\n${pem}` };
+  }
+  return lastJoined.text;
 }
+
+let lastJoined: { extra: string; pem: string; text: string } | undefined;
 
 /**
  * Reads the TLS files named by the credentials (undefined when no TLS option is set). With
@@ -219,11 +276,21 @@ class Pools<T> {
   }
 }
 
+// Digests of file contents, by content object (strings by value, buffers by identity): the file
+// cache hands back the same objects while the files are unchanged.
+const partDigests = new Map<string | Buffer, string>();
+
+function partDigest(part: string | Buffer): string {
+  if (part.length < 1024) return createHash("sha256").update(part).digest("hex");
+  return (
+    partDigests.get(part) ??
+    remember(partDigests, part, createHash("sha256").update(part).digest("hex"), MAX_CACHED_FILES)
+  );
+}
+
 function digestOf(parts: readonly (string | Buffer | undefined)[]): string {
   const digest = createHash("sha256");
-  for (const part of parts) {
-    digest.update(part === undefined ? "-" : createHash("sha256").update(part).digest("hex"));
-  }
+  for (const part of parts) digest.update(part === undefined ? "-" : partDigest(part));
   return digest.digest("hex");
 }
 
@@ -542,7 +609,36 @@ function lowerCased(headers: Record<string, string>): Record<string, string> {
  * per socket inactivity — connecting, sending and waiting — like `requests`' timeout; through a
  * proxy it also bounds reaching the proxy and opening the tunnel.
  */
-export function sendOnce(request: WireRequest, options: SendOptions): Promise<IncomingMessage> {
+export async function sendOnce(
+  request: WireRequest,
+  options: SendOptions,
+): Promise<IncomingMessage> {
+  // A pooled keep-alive connection the server (or a proxy such as tinyproxy) closed without saying
+  // so fails when reused, before anything was answered: that is no failed request, so it is sent
+  // again on another connection (Node's documented remedy), whatever the retry settings — unless
+  // its body was a stream, already consumed.
+  const replayable = !(request.body instanceof Readable);
+  for (let attempt = 1; ; attempt += 1) {
+    try {
+      return await sendOnAConnection(request, options);
+    } catch (err) {
+      if (!(err instanceof StaleConnectionError)) throw err;
+      if (!replayable || attempt >= MAX_STALE_CONNECTIONS) throw err.cause;
+    }
+  }
+}
+
+/** The most dead pooled connections tried in a row before the error is reported. */
+const MAX_STALE_CONNECTIONS = 4;
+
+/** The request failed on a reused connection before any answer (see {@link sendOnce}). */
+class StaleConnectionError extends Error {
+  constructor(override readonly cause: Error) {
+    super("stale pooled connection", { cause });
+  }
+}
+
+function sendOnAConnection(request: WireRequest, options: SendOptions): Promise<IncomingMessage> {
   return new Promise((resolve, reject) => {
     const route = options.proxy;
     let settled = false;
@@ -554,13 +650,17 @@ export function sendOnce(request: WireRequest, options: SendOptions): Promise<In
       settled = true;
       clearTimeout(connectTimer);
       const error = err instanceof Error ? err : new Error(String(err));
+      if (req?.reusedSocket && STALE_CONNECTION_CODES.has(errorCode(error) ?? "")) {
+        reject(new StaleConnectionError(error));
+        return;
+      }
       reject(
         route !== undefined && !reachedProxy && !(error instanceof ProxyError)
           ? unreachableProxy(route, error)
           : error,
       );
     };
-    let req: http.ClientRequest;
+    let req: http.ClientRequest | undefined;
     let connectTimer: NodeJS.Timeout | undefined;
     try {
       const { send, target, init } = requestOptions(request, options);
@@ -613,6 +713,8 @@ export function sendOnce(request: WireRequest, options: SendOptions): Promise<In
     }
   });
 }
+
+const STALE_CONNECTION_CODES = new Set(["ECONNRESET", "EPIPE"]);
 
 const NULL_BODY_STATUSES = new Set([101, 103, 204, 205, 304]);
 

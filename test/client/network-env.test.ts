@@ -283,6 +283,24 @@ describe("CA bundles from the environment", () => {
     assert.equal(await get(server.url, { REQUESTS_CA_BUNDLE: dir }), 200);
   });
 
+  it("a bundle changed on disk takes effect on the next request (files are checked every time)", async () => {
+    const { readFileSync } = await import("node:fs");
+    const server = await httpsServer();
+    const dir = tempDir();
+    for (const [name, variable] of [
+      ["bundle.pem", "REQUESTS_CA_BUNDLE"],
+      ["server-ca.pem", "MLFLOW_TRACKING_SERVER_CERT_PATH"],
+    ] as const) {
+      const path = join(dir, name);
+      writeFileSync(path, readFileSync(tlsFile("other-ca.pem")));
+      await assert.rejects(get(server.url, { [variable]: path }), /TLS error/);
+      writeFileSync(path, readFileSync(tlsFile("ca.pem")));
+      assert.equal(await get(server.url, { [variable]: path }), 200, variable);
+      writeFileSync(path, readFileSync(tlsFile("other-ca.pem")));
+      await assert.rejects(get(server.url, { [variable]: path }), /TLS error/, variable);
+    }
+  });
+
   it("creds show names the bundle's variable", async () => {
     const io = fakeIo({
       HOME: tempDir(),

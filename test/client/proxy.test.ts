@@ -416,3 +416,43 @@ describe("a proxy that is down", () => {
     }
   });
 });
+
+describe("pooled connections", () => {
+  after(closeIdleConnections);
+
+  it("a kept-alive connection found closed when reused is replaced, not a failed request", async () => {
+    // Proxies like tinyproxy close the client's connection after each answer without saying so;
+    // a request can race that close onto the dead connection. This server answers the first
+    // request of each connection and drops the connection on the second, deterministically.
+    let connections = 0;
+    const server = createServer((socket) => {
+      connections += 1;
+      let served = 0;
+      let buffer = "";
+      socket.on("data", (chunk: Buffer) => {
+        buffer += chunk.toString("latin1");
+        while (buffer.includes("\r\n\r\n")) {
+          buffer = buffer.slice(buffer.indexOf("\r\n\r\n") + 4);
+          served += 1;
+          if (served > 1) {
+            socket.destroy();
+            return;
+          }
+          socket.write(
+            "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}",
+          );
+        }
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    after(() => server.close());
+    const port = (server.address() as { port: number }).port;
+    const creds = new MlflowHostCreds({ host: `http://127.0.0.1:${port}` });
+    for (let i = 0; i < 5; i += 1) {
+      const res = await httpRequest(creds, `/n${i}`, "POST", { body: `b${i}`, env: NO_RETRY });
+      assert.equal(res.status, 200);
+      await res.text();
+    }
+    assert.equal(connections, 5);
+  });
+});
