@@ -328,11 +328,32 @@ async function oauthToken(ctx: RequestContext): Promise<string | undefined> {
   ctx.secrets.add(clientSecret);
   const tokenUrl = buildUrl(creds.host, DATABRICKS_OAUTH_TOKEN_PATH, undefined).href;
   const key = tokenCacheKey(tokenUrl, clientId, clientSecret);
-  const token = await cachedAccessToken(key, ctx.clock.now(), () =>
+  const pending = cachedAccessToken(key, ctx.clock.now(), () =>
     requestOAuthToken(ctx, tokenUrl, clientId, clientSecret),
   );
+  // The token request is shared with other callers, so it is not aborted; this caller stops
+  // waiting for it.
+  const token = ctx.signal ? await untilAborted(pending, ctx.signal) : await pending;
   ctx.oauthUsed = { key, token };
   return token;
+}
+
+function untilAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) return Promise.reject(signal.reason as Error);
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = (): void => reject(signal.reason as Error);
+    signal.addEventListener("abort", onAbort, { once: true });
+    promise.then(
+      (value) => {
+        signal.removeEventListener("abort", onAbort);
+        resolve(value);
+      },
+      (err: unknown) => {
+        signal.removeEventListener("abort", onAbort);
+        reject(err instanceof Error ? err : new Error(String(err)));
+      },
+    );
+  });
 }
 
 async function requestOAuthToken(

@@ -369,6 +369,33 @@ describe("Databricks OAuth machine-to-machine", () => {
     }
   });
 
+  it("an aborted call stops waiting for a slow token endpoint", async () => {
+    const server = await startServer(async (_req, res) => {
+      await new Promise((resolve) => setTimeout(resolve, 3000));
+      json(res, 200, { access_token: "late-token", expires_in: 60 });
+    }, serverTls());
+    const env = {
+      HOME: tempDir(),
+      DATABRICKS_HOST: server.url,
+      DATABRICKS_CLIENT_ID: newClientId(),
+      DATABRICKS_CLIENT_SECRET: CLIENT_SECRET,
+      REQUESTS_CA_BUNDLE: tlsFile("ca.pem"),
+      MLFLOW_HTTP_REQUEST_MAX_RETRIES: "0",
+    };
+    const started = Date.now();
+    const err = await rejection(
+      callEndpointWithClock(
+        () => getDefaultHostCreds("databricks", { env }),
+        "/api/2.0/x",
+        "GET",
+        { env, signal: AbortSignal.timeout(200) },
+        movableClock(),
+      ),
+    );
+    assert.equal(err.name, "TimeoutError");
+    assert.ok(Date.now() - started < 2000, `took ${Date.now() - started} ms`);
+  });
+
   it("login --backend databricks writes an OAuth profile when the token is left empty", async () => {
     const clientId = newClientId();
     const ws = await workspace(clientId);
