@@ -472,9 +472,12 @@ function unreachableProxy(route: ProxyRoute, err: unknown): ProxyError {
   const reason = timedOut
     ? `no answer within ${err.timeoutMs / 1000} seconds`
     : (code ?? plain ?? "an invalid answer");
+  const advice = isTlsError(err)
+    ? "The proxy's certificate is checked against Node's CAs plus REQUESTS_CA_BUNDLE, " +
+      "CURL_CA_BUNDLE or SSL_CERT_FILE (not MLFLOW_TRACKING_SERVER_CERT_PATH, which is the server's)."
+    : "Check that the proxy is up, or list the tracking server's host in NO_PROXY to connect directly.";
   return new ProxyError(
-    `Cannot connect to the proxy ${proxyLabel(route)}: ${reason}. Check that the proxy is up, or ` +
-      "list the tracking server's host in NO_PROXY to connect directly.",
+    `Cannot connect to the proxy ${proxyLabel(route)}: ${reason}. ${advice}`,
     route,
     undefined,
     code !== undefined || timedOut ? { cause: err } : undefined,
@@ -680,8 +683,13 @@ function sendOnAConnection(request: WireRequest, options: SendOptions): Promise<
       }, options.timeoutMs);
       req.once("socket", (socket: Socket) => {
         clearTimeout(connectTimer);
+        // A tunnel is open when its socket arrives; a forwarding connection once it is connected
+        // (over TLS to an https:// proxy: once that handshake is done), unless it is a pooled one.
         if (request.url.protocol === "https:" || !socket.connecting) reachedProxy = true;
-        else socket.once("connect", () => (reachedProxy = true));
+        else {
+          const ready = route.url.protocol === "https:" ? "secureConnect" : "connect";
+          socket.once(ready, () => (reachedProxy = true));
+        }
       });
     }
     req.setTimeout(options.timeoutMs, () =>

@@ -6,8 +6,8 @@
  */
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
-import { createServer, type Server, type Socket } from "node:net";
-import type { TLSSocket } from "node:tls";
+import { connect, createServer, type Server, type Socket } from "node:net";
+import { createServer as createTlsServer, type TLSSocket } from "node:tls";
 import { createServer as createHttpsServer } from "node:https";
 import { after, describe, it } from "node:test";
 import { MlflowHostCreds, MlflowSecretsError, callEndpoint, httpRequest } from "../../src/index.js";
@@ -212,6 +212,62 @@ describe("through a real proxy (tinyproxy)", { skip: TINYPROXY_MISSING }, () => 
     });
     await res.body?.cancel();
     assert.equal(tinyproxy.requests().length, 1);
+  });
+
+  it("an https:// proxy is verified with the CA-bundle variables, never with the server's CA path", async () => {
+    // tinyproxy behind a TLS front (the test CA's certificate): an https:// proxy.
+    const tinyproxy = await proxy();
+    const front = createTlsServer(serverTls(), (client) => {
+      const upstream = connect(tinyproxy.port, "127.0.0.1");
+      client.pipe(upstream).pipe(client);
+      client.on("error", () => upstream.destroy());
+      upstream.on("error", () => client.destroy());
+    });
+    await new Promise<void>((resolve) => front.listen(0, "127.0.0.1", resolve));
+    after(() => front.close());
+    const proxyUrl = `https://127.0.0.1:${(front.address() as { port: number }).port}`;
+    // The server's certificate is from another CA, named by MLFLOW_TRACKING_SERVER_CERT_PATH.
+    const origin = await startServer(echo(), {
+      cert: readFileSync(tlsFile("ip-server.pem")),
+      key: readFileSync(tlsFile("ip-server.key")),
+    });
+    const creds = new MlflowHostCreds({ host: origin.url, serverCertPath: tlsFile("ip-ca.pem") });
+    const env = { HTTPS_PROXY: proxyUrl, REQUESTS_CA_BUNDLE: tlsFile("ca.pem"), ...NO_RETRY };
+    const res = await httpRequest(creds, "/tls-in-tls", "GET", { env });
+    assert.equal(res.status, 200);
+    await res.body?.cancel();
+    assert.deepEqual(tinyproxy.requests(), [`CONNECT 127.0.0.1:${origin.port} HTTP/1.1`]);
+    // Plain http forwarded through the https:// proxy.
+    const plain = await startServer(echo());
+    const forwarded = await httpRequest(new MlflowHostCreds({ host: plain.url }), "/fwd", "GET", {
+      env: { HTTP_PROXY: proxyUrl, REQUESTS_CA_BUNDLE: tlsFile("ca.pem"), ...NO_RETRY },
+    });
+    assert.equal(forwarded.status, 200);
+    await forwarded.body?.cancel();
+
+    // Without the bundle the proxy is not trusted — the server's CA path does not vouch for it.
+    for (const [variable, url] of [
+      ["HTTPS_PROXY", origin.url],
+      ["HTTP_PROXY", plain.url],
+    ] as const) {
+      const err = await rejection(
+        httpRequest(
+          new MlflowHostCreds({
+            host: url,
+            ...(url.startsWith("https") ? { serverCertPath: tlsFile("ip-ca.pem") } : {}),
+          }),
+          "/x",
+          "GET",
+          { env: { [variable]: proxyUrl, ...NO_RETRY } },
+        ),
+      );
+      assert.match(
+        err.message,
+        new RegExp(
+          `^Cannot connect to the proxy ${proxyUrl.replace(/[.]/g, "\\.")} \\(from ${variable}\\): [A-Z_]+\\. The proxy's certificate is checked against Node's CAs plus REQUESTS_CA_BUNDLE`,
+        ),
+      );
+    }
   });
 
   it("a proxy that needs credentials gets them from the proxy URL (Basic, on the CONNECT only)", async () => {
