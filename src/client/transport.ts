@@ -26,7 +26,7 @@ import { join } from "node:path";
 import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import tls, { type PeerCertificate, type SecureContext } from "node:tls";
-import { HttpsProxyAgent } from "https-proxy-agent";
+import type { HttpsProxyAgent } from "https-proxy-agent";
 import {
   TRACKING_CLIENT_CERT_PATH_ENV_VAR,
   TRACKING_CLIENT_KEY_PATH_ENV_VAR,
@@ -392,63 +392,76 @@ function proxyHeaders(route: ProxyRoute): Record<string, string> {
   return authorization ? { "Proxy-Authorization": authorization } : {};
 }
 
-/**
- * `https-proxy-agent` with failures of the proxy told apart from failures of the origin: anything
- * that goes wrong before the tunnel is open, or a tunnel the proxy refuses, is a {@link ProxyError}.
- */
-class TunnelAgent extends HttpsProxyAgent<string> {
-  constructor(
-    private readonly route: ProxyRoute,
-    proxyTls: ProxyTls,
-  ) {
-    super(route.url.href, {
-      keepAlive: true,
-      headers: proxyHeaders(route),
-      ...proxyCa(route, proxyTls),
-    });
-  }
+/** An agent that opens `CONNECT` tunnels (see {@link loadTunnelAgent}). */
+type TunnelAgent = HttpsProxyAgent<string>;
+type TunnelAgentClass = new (route: ProxyRoute, proxyTls: ProxyTls) => TunnelAgent;
+let TunnelAgentClass: TunnelAgentClass | undefined;
 
-  override async connect(
-    req: http.ClientRequest,
-    opts: Parameters<HttpsProxyAgent<string>["connect"]>[1],
-  ): Promise<Socket> {
-    let answer: { statusCode?: number; statusText?: string } | undefined;
-    const onProxyConnect = (connect: { statusCode?: number; statusText?: string }): void => {
-      answer = connect;
-    };
-    req.once("proxyConnect", onProxyConnect);
-    // The request's timeout bounds reaching the proxy and its CONNECT answer: the library has no
-    // timeout of its own, so its socket to the proxy gets an abort signal (read synchronously by
-    // `super.connect`, before its first await) that the timer fires.
-    const timeoutMs = typeof opts.timeout === "number" ? opts.timeout : undefined;
-    const abort = new AbortController();
-    const timer =
-      timeoutMs === undefined
-        ? undefined
-        : setTimeout(() => abort.abort(new RequestTimeoutError(timeoutMs)), timeoutMs);
-    const connectOpts = this.connectOpts as { signal?: AbortSignal };
-    let pending: Promise<Socket>;
-    connectOpts.signal = abort.signal;
-    try {
-      pending = super.connect(req, opts);
-    } finally {
-      delete connectOpts.signal;
+/**
+ * `https-proxy-agent`, loaded by the first request that goes through a proxy (it costs ~100 ms to
+ * load, which nobody without a proxy should pay), with failures of the proxy told apart from
+ * failures of the origin: anything that goes wrong before the tunnel is open, or a tunnel the
+ * proxy refuses, is a {@link ProxyError}.
+ */
+async function loadTunnelAgent(): Promise<TunnelAgentClass> {
+  if (TunnelAgentClass !== undefined) return TunnelAgentClass;
+  const { HttpsProxyAgent } = await import("https-proxy-agent");
+  class ProxyTunnelAgent extends HttpsProxyAgent<string> {
+    constructor(
+      private readonly route: ProxyRoute,
+      proxyTls: ProxyTls,
+    ) {
+      super(route.url.href, {
+        keepAlive: true,
+        headers: proxyHeaders(route),
+        ...proxyCa(route, proxyTls),
+      });
     }
-    let socket: Socket;
-    try {
-      socket = await pending;
-    } catch (err) {
-      throw unreachableProxy(this.route, abort.signal.aborted ? abort.signal.reason : err);
-    } finally {
-      clearTimeout(timer);
-      req.off("proxyConnect", onProxyConnect);
+
+    override async connect(
+      req: http.ClientRequest,
+      opts: Parameters<HttpsProxyAgent<string>["connect"]>[1],
+    ): Promise<Socket> {
+      let answer: { statusCode?: number; statusText?: string } | undefined;
+      const onProxyConnect = (connect: { statusCode?: number; statusText?: string }): void => {
+        answer = connect;
+      };
+      req.once("proxyConnect", onProxyConnect);
+      // The request's timeout bounds reaching the proxy and its CONNECT answer: the library has no
+      // timeout of its own, so its socket to the proxy gets an abort signal (read synchronously by
+      // `super.connect`, before its first await) that the timer fires.
+      const timeoutMs = typeof opts.timeout === "number" ? opts.timeout : undefined;
+      const abort = new AbortController();
+      const timer =
+        timeoutMs === undefined
+          ? undefined
+          : setTimeout(() => abort.abort(new RequestTimeoutError(timeoutMs)), timeoutMs);
+      const connectOpts = this.connectOpts as { signal?: AbortSignal };
+      let pending: Promise<Socket>;
+      connectOpts.signal = abort.signal;
+      try {
+        pending = super.connect(req, opts);
+      } finally {
+        delete connectOpts.signal;
+      }
+      let socket: Socket;
+      try {
+        socket = await pending;
+      } catch (err) {
+        throw unreachableProxy(this.route, abort.signal.aborted ? abort.signal.reason : err);
+      } finally {
+        clearTimeout(timer);
+        req.off("proxyConnect", onProxyConnect);
+      }
+      if (answer?.statusCode !== 200) {
+        socket.destroy();
+        throw refusedTunnel(this.route, answer?.statusCode, answer?.statusText);
+      }
+      return socket;
     }
-    if (answer?.statusCode !== 200) {
-      socket.destroy();
-      throw refusedTunnel(this.route, answer?.statusCode, answer?.statusText);
-    }
-    return socket;
   }
+  TunnelAgentClass = ProxyTunnelAgent;
+  return TunnelAgentClass;
 }
 
 function errorCode(err: unknown): string | undefined {
@@ -514,7 +527,7 @@ function tunnelAgent(route: ProxyRoute, proxyTls: ProxyTls, origin: OriginTls): 
   // One pool per proxy and origin TLS configuration: pooled tunnels never cross configurations.
   return tunnelAgents.get(
     `${proxyKey(route, proxyTls)}:${origin.key}`,
-    () => new TunnelAgent(route, proxyTls),
+    () => new TunnelAgentClass!(route, proxyTls),
   );
 }
 
@@ -621,6 +634,7 @@ export async function sendOnce(
   // again on another connection (Node's documented remedy), whatever the retry settings — unless
   // its body was a stream, already consumed.
   const replayable = !(request.body instanceof Readable);
+  if (options.proxy !== undefined && request.url.protocol === "https:") await loadTunnelAgent();
   for (let attempt = 1; ; attempt += 1) {
     try {
       return await sendOnAConnection(request, options);
