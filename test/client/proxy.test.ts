@@ -5,6 +5,7 @@
  * or refuses — with errors that name the proxy and never its credentials.
  */
 import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { connect, createServer, type Server, type Socket } from "node:net";
 import { createServer as createTlsServer, type TLSSocket } from "node:tls";
@@ -12,6 +13,7 @@ import { createServer as createHttpsServer } from "node:https";
 import { after, describe, it } from "node:test";
 import { MlflowHostCreds, MlflowSecretsError, callEndpoint, httpRequest } from "../../src/index.js";
 import { closeIdleConnections } from "../../src/client/transport.js";
+import { REPO_ROOT } from "../helpers/cli.js";
 import {
   TINYPROXY_MISSING,
   freePort,
@@ -34,6 +36,7 @@ const PROXY_USER = "proxy-user";
 const PROXY_PASSWORD = "proxy-Pa55w0rd-secret";
 const ENCODED_PASSWORD = "proxy:pw/with%reserved chars";
 const PROXY_CREDENTIALS = `${PROXY_USER}:${encodeURIComponent(PROXY_PASSWORD)}`;
+const PROXY_BLOB_PLAIN = Buffer.from(`${PROXY_USER}:${PROXY_PASSWORD}`).toString("base64");
 const ENCODED_CREDENTIALS = `${PROXY_USER}:${encodeURIComponent(ENCODED_PASSWORD)}`;
 const ENCODED_BLOB = Buffer.from(`${PROXY_USER}:${ENCODED_PASSWORD}`, "latin1").toString("base64");
 const ENCODED_SECRETS = [ENCODED_PASSWORD, encodeURIComponent(ENCODED_PASSWORD), ENCODED_BLOB];
@@ -306,6 +309,52 @@ describe("through a real proxy (tinyproxy)", { skip: TINYPROXY_MISSING }, () => 
     assert.match(wrong.message, /refused the connection with 40[17] .*rejected the credentials/);
     assertNoSecrets(everythingIn(wrong), ["wrong-secret-pw"], "wrong proxy credentials");
     assert.equal(origin.requests.length, 1);
+  });
+
+  it("with DEBUG=* the proxy library logs, but never the proxy's credentials", async () => {
+    const origin = await httpsOrigin();
+    const tinyproxy = await proxy({
+      basicAuth: { username: PROXY_USER, password: PROXY_PASSWORD },
+    });
+    // The debug module reads DEBUG when it loads: a separate process.
+    const script = [
+      'import { MlflowHostCreds, httpRequest } from "./src/index.js";',
+      "const env = JSON.parse(process.env.TEST_ENV);",
+      "const res = await httpRequest(new MlflowHostCreds({ host: process.env.TEST_ORIGIN, serverCertPath: process.env.TEST_CA }), '/debug', 'GET', { env });",
+      "console.log('status', res.status);",
+      "await res.body?.cancel();",
+      "process.exit(0);",
+    ].join("\n");
+    // Asynchronously: the origin and the proxy's peer live in this process.
+    const child = spawn(
+      process.execPath,
+      ["--import", "tsx", "--input-type=module", "-e", script],
+      {
+        cwd: REPO_ROOT,
+        env: {
+          PATH: process.env.PATH ?? "",
+          DEBUG: "*",
+          TEST_ORIGIN: origin.url,
+          TEST_CA: tlsFile("ca.pem"),
+          TEST_ENV: JSON.stringify({
+            HTTPS_PROXY: `http://${PROXY_CREDENTIALS}@${tinyproxy.host}:${tinyproxy.port}`,
+            ...NO_RETRY,
+          }),
+        },
+      },
+    );
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+    const status = await new Promise<number | null>((resolve) => child.on("close", resolve));
+    const result = { status, stdout, stderr };
+    const output = `${result.stdout}${result.stderr}`;
+    assert.equal(result.status, 0, output);
+    assert.match(output, /status 200/);
+    assert.match(output, /https-proxy-agent/, "the library's debug log is on");
+    assertNoSecrets(output, [PROXY_PASSWORD, PROXY_BLOB_PLAIN], "DEBUG=* output");
+    assert.equal(tinyproxy.requests().length, 1);
   });
 
   it("a tunnel the proxy refuses (CONNECT to a port it does not allow) names the proxy", async () => {
