@@ -240,8 +240,8 @@ export const DATABRICKS_TOKEN_ENV_VAR = "DATABRICKS_TOKEN";
 export const DATABRICKS_USERNAME_ENV_VAR = "DATABRICKS_USERNAME";
 export const DATABRICKS_PASSWORD_ENV_VAR = "DATABRICKS_PASSWORD";
 export const DATABRICKS_INSECURE_ENV_VAR = "DATABRICKS_INSECURE";
-const DATABRICKS_CLIENT_ID_ENV_VAR = "DATABRICKS_CLIENT_ID";
-const DATABRICKS_CLIENT_SECRET_ENV_VAR = "DATABRICKS_CLIENT_SECRET";
+export const DATABRICKS_CLIENT_ID_ENV_VAR = "DATABRICKS_CLIENT_ID";
+export const DATABRICKS_CLIENT_SECRET_ENV_VAR = "DATABRICKS_CLIENT_SECRET";
 export const DATABRICKS_CONFIG_FILE_ENV_VAR = "DATABRICKS_CONFIG_FILE";
 export const DATABRICKS_CONFIG_PROFILE_ENV_VAR = "DATABRICKS_CONFIG_PROFILE";
 
@@ -503,6 +503,123 @@ export function readKubeconfigPaths(
 /** The user's home directory: `HOME` (or `USERPROFILE`) from `env`, else the OS's answer. */
 export function resolveHomeDir(env: Env | undefined = process.env): string {
   return readEnvString(env, "HOME") ?? readEnvString(env, "USERPROFILE") ?? homedir();
+}
+
+// ── client: the network settings MLflow's Python client gets from `requests` ──
+// Proxies, `.netrc` and CA bundles, read exactly as `requests` (and Python's `urllib`, which it
+// calls) reads them, so that one environment configures both clients the same way.
+
+// HTTP_PROXY, HTTPS_PROXY, ALL_PROXY and any other `<scheme>_proxy`: see readProxyEnv.
+const NO_PROXY_ENV_VAR = "NO_PROXY";
+/** `requests`' `.netrc` override (an empty value disables `.netrc`, as in `requests`). */
+const NETRC_ENV_VAR = "NETRC";
+const REQUESTS_CA_BUNDLE_ENV_VAR = "REQUESTS_CA_BUNDLE";
+const CURL_CA_BUNDLE_ENV_VAR = "CURL_CA_BUNDLE";
+const SSL_CERT_FILE_ENV_VAR = "SSL_CERT_FILE";
+/** The CA-bundle variables, in the order they are tried. */
+const CA_BUNDLE_ENV_VARS = [
+  REQUESTS_CA_BUNDLE_ENV_VAR,
+  CURL_CA_BUNDLE_ENV_VAR,
+  SSL_CERT_FILE_ENV_VAR,
+] as const;
+
+/** A value from the environment and the variable that gave it. */
+export interface SourcedEnvValue {
+  readonly value: string;
+  /** The variable's name as it is spelled in the environment (`https_proxy`, `HTTPS_PROXY`, …). */
+  readonly source: string;
+}
+
+/** The proxy settings, as `requests` sees them. */
+export interface ProxyEnv {
+  /**
+   * Python's `urllib.request.getproxies_environment()`: every `<scheme>_proxy` variable, keyed by
+   * the lower-cased scheme (`http`, `https`, `all`, `no`, …). A lower-case variable wins over any
+   * other spelling, and an empty lower-case one removes the entry; when `REQUEST_METHOD` is set
+   * (a CGI script) only a lower-case `http_proxy` counts (CVE-2016-1000110).
+   */
+  readonly proxies: ReadonlyMap<string, SourcedEnvValue>;
+  /** `requests`' own read of the bypass list: `no_proxy`, else `NO_PROXY` (empty means unset). */
+  readonly noProxy?: SourcedEnvValue;
+}
+
+function isProxyVariable(name: string): boolean {
+  return name.length > 6 && name.slice(-6).toLowerCase() === "_proxy";
+}
+
+/**
+ * Reads the proxy variables (`HTTPS_PROXY`, `https_proxy`, `HTTP_PROXY`, `ALL_PROXY`, `NO_PROXY`,
+ * …) with the precedence of `requests` and Python's `urllib`.
+ *
+ * @example
+ * ```ts
+ * readProxyEnv({ HTTPS_PROXY: "http://proxy:3128", https_proxy: "" }).proxies.get("https");
+ * // undefined: the empty lower-case variable unsets it, as in Python
+ * ```
+ */
+export function readProxyEnv(env: Env = process.env): ProxyEnv {
+  const proxies = new Map<string, SourcedEnvValue>();
+  const names = Object.keys(env).filter(isProxyVariable);
+  // First pass: any spelling.
+  for (const name of names) {
+    const value = env[name];
+    if (value) proxies.set(name.slice(0, -6).toLowerCase(), { value, source: name });
+  }
+  if (env.REQUEST_METHOD !== undefined) proxies.delete("http");
+  // Second pass: names ending in a lower-case `_proxy` override, and empty ones unset.
+  for (const name of names) {
+    if (!name.endsWith("_proxy")) continue;
+    const value = env[name];
+    const key = name.slice(0, -6).toLowerCase();
+    if (value) proxies.set(key, { value, source: name });
+    else proxies.delete(key);
+  }
+  const lower = env.no_proxy;
+  const upper = env[NO_PROXY_ENV_VAR];
+  const noProxy = lower
+    ? { value: lower, source: "no_proxy" }
+    : upper
+      ? { value: upper, source: NO_PROXY_ENV_VAR }
+      : undefined;
+  return Object.freeze({ proxies, ...(noProxy ? { noProxy } : {}) });
+}
+
+/**
+ * Where `.netrc` is looked for, as `requests` does: `NETRC` when it is set at all (even empty,
+ * which then matches no file), else `~/.netrc` then `~/_netrc`. A leading `~` is the home directory.
+ */
+export function readNetrcLocations(env: Env = process.env): readonly string[] {
+  const home = resolveHomeDir(env);
+  const expand = (path: string): string =>
+    path === "~" || path.startsWith("~/") || path.startsWith("~\\")
+      ? `${home}${path.slice(1)}`
+      : path;
+  const explicit = env[NETRC_ENV_VAR];
+  if (explicit !== undefined) return [expand(explicit)];
+  return [expand("~/.netrc"), expand("~/_netrc")];
+}
+
+/**
+ * Node's own extra CA file (`NODE_EXTRA_CA_CERTS`): Node adds it to its default roots, which an
+ * explicit CA list replaces, so a CA bundle from the environment is added on top of both.
+ */
+const NODE_EXTRA_CA_CERTS_ENV_VAR = "NODE_EXTRA_CA_CERTS";
+
+/** `NODE_EXTRA_CA_CERTS`, or undefined. */
+export function readNodeExtraCaCerts(env: Env = process.env): string | undefined {
+  return readEnvString(env, NODE_EXTRA_CA_CERTS_ENV_VAR);
+}
+
+/**
+ * The CA bundle named by the environment: `REQUESTS_CA_BUNDLE`, else `CURL_CA_BUNDLE` (the order
+ * of `requests`' `merge_environment_settings`), else `SSL_CERT_FILE`. Empty values are skipped.
+ */
+export function readCaBundleEnv(env: Env = process.env): SourcedEnvValue | undefined {
+  for (const name of CA_BUNDLE_ENV_VARS) {
+    const value = readEnvString(env, name);
+    if (value !== undefined) return { value, source: name };
+  }
+  return undefined;
 }
 // ---------------------------------------------------------------------------------------------
 // Server: the first admin and the permission defaults

@@ -32,6 +32,13 @@ export interface MlflowHostCredsInit {
   serverCertPath?: string;
   /** The MLflow workspace, sent as `X-MLFLOW-WORKSPACE`. */
   workspace?: string;
+  /**
+   * A Databricks OAuth client (service principal) ID: with `clientSecret`, requests carry a token
+   * from the client-credentials grant at `{host}/oidc/v1/token` (OAuth machine-to-machine).
+   */
+  clientId?: string;
+  /** The OAuth client's secret. */
+  clientSecret?: string;
 }
 
 const INSECURE_WITH_CA_MESSAGE =
@@ -56,7 +63,7 @@ function optionalString(value: unknown, field: string): string | undefined {
 }
 
 /**
- * Credentials for one MLflow tracking server. Secrets (`password`, `token`) are held in private
+ * Credentials for one MLflow tracking server. Secrets (`password`, `token`, `clientSecret`) are held in private
  * fields: `JSON.stringify`, `console.log` and `util.inspect` show them masked.
  *
  * @example
@@ -79,8 +86,10 @@ export class MlflowHostCreds {
   readonly clientKeyPath: string | undefined;
   readonly serverCertPath: string | undefined;
   readonly workspace: string | undefined;
+  readonly clientId: string | undefined;
   readonly #password: string | undefined;
   readonly #token: string | undefined;
+  readonly #clientSecret: string | undefined;
 
   constructor(init: MlflowHostCredsInit) {
     const host = optionalString(init?.host, "host");
@@ -109,6 +118,15 @@ export class MlflowHostCreds {
     }
     // Credentials written into the URL (`https://user:pass@host`) are taken out of `host`, so it
     // can be shown, and used for Basic auth when no username and password are given.
+    const clientId = optionalString(init.clientId, "clientId") || undefined;
+    const clientSecret = optionalString(init.clientSecret, "clientSecret") || undefined;
+    if (Boolean(clientId) !== Boolean(clientSecret)) {
+      throw invalidParameter("clientId and clientSecret (OAuth) must be set together");
+    }
+    if (clientId && url.protocol !== "https:") {
+      // The token endpoint would receive the client secret in clear text.
+      throw invalidParameter("OAuth client credentials need an https:// host");
+    }
     const urlUsername = decodeURIComponent(url.username);
     const urlPassword = decodeURIComponent(url.password);
     url.username = "";
@@ -129,6 +147,8 @@ export class MlflowHostCreds {
     this.clientKeyPath = clientKeyPath;
     this.serverCertPath = optionalString(init.serverCertPath, "serverCertPath");
     this.workspace = optionalString(init.workspace, "workspace");
+    this.clientId = clientId;
+    this.#clientSecret = clientSecret;
     Object.freeze(this);
   }
 
@@ -140,6 +160,11 @@ export class MlflowHostCreds {
   /** The bearer token given directly (see `tokenFile` for one read per request). */
   get token(): string | undefined {
     return this.#token;
+  }
+
+  /** The OAuth client secret (with `clientId`). */
+  get clientSecret(): string | undefined {
+    return this.#clientSecret;
   }
 
   /** The fields with every secret masked (what `JSON.stringify` prints). */
@@ -158,6 +183,8 @@ export class MlflowHostCreds {
       clientKeyPath: this.clientKeyPath,
       serverCertPath: this.serverCertPath,
       workspace: this.workspace,
+      clientId: this.clientId,
+      clientSecret: this.#clientSecret === undefined ? undefined : SECRET_MASK,
     };
   }
 

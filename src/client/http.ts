@@ -2,9 +2,11 @@
  * Authenticated HTTP to an MLflow server, as MLflow's `http_request` / `call_endpoint`:
  * URL = host without one trailing `/` + endpoint; headers `User-Agent: mlflow-secrets/<version>`
  * and `X-MLFLOW-WORKSPACE`; credentials applied in MLflow's order (Basic → Bearer → SigV4 → auth
- * provider); TLS options on the connection; retries with backoff and `Retry-After`; a timeout that
- * names `MLFLOW_HTTP_REQUEST_TIMEOUT`. Credentials are applied afresh on every attempt (a token
- * file is re-read), and none of them ever appears in an error.
+ * provider, and ours: Databricks OAuth client credentials, then `.netrc` when nothing else is set);
+ * TLS options on the connection; the proxy `requests` would pick (`HTTPS_PROXY`, `NO_PROXY`, …);
+ * retries with backoff and `Retry-After`; a timeout that names `MLFLOW_HTTP_REQUEST_TIMEOUT`.
+ * Credentials are applied afresh on every attempt (a token file is re-read), and none of them ever
+ * appears in an error.
  */
 import type { IncomingMessage } from "node:http";
 import { Readable } from "node:stream";
@@ -27,6 +29,16 @@ import { MlflowSecretsError, RestError, invalidParameter, type AnyErrorCode } fr
 import { VERSION } from "../version.js";
 import { findRequestAuthProvider, isKubernetesAuth } from "./auth-providers.js";
 import { MlflowHostCreds } from "./host-creds.js";
+import { emitNetrcWarnings, netrcCredentialsFor } from "./netrc.js";
+import {
+  DATABRICKS_OAUTH_TOKEN_PATH,
+  cachedAccessToken,
+  clientCredentialsRequest,
+  invalidateAccessToken,
+  parseTokenResponse,
+  tokenCacheKey,
+} from "./oauth.js";
+import { proxyFor } from "./proxy.js";
 import { redactUrl, scrubSecrets } from "./redact.js";
 import {
   BACKOFF_MAX_SECONDS,
@@ -40,12 +52,15 @@ import {
   validateTimeoutSeconds,
 } from "./retry.js";
 import {
+  ProxyError,
   RequestTimeoutError,
   isRetryableTransportError,
   isTlsError,
+  loadEnvCaBundle,
   loadTlsMaterial,
   sendOnce,
   toWebResponse,
+  type ProxyTls,
   type TlsMaterial,
   type WireRequest,
 } from "./transport.js";
@@ -238,11 +253,18 @@ interface RequestContext {
   readonly env: Env | undefined;
   readonly method: string;
   readonly url: URL;
+  /** The URL as written (host + endpoint), for `NO_PROXY`'s `host:port` entries. */
+  readonly rawUrl: string;
   readonly userHeaders: Record<string, string>;
   readonly settings: Settings;
   readonly signal: AbortSignal | undefined;
+  readonly clock: HttpClock;
   /** Secrets used so far, to mask them in messages built from server responses. */
   readonly secrets: Set<string>;
+  /** The OAuth token the last attempt carried (to drop it if the server refuses it). */
+  oauthUsed?: { key: string; token: string };
+  /** How to verify an `https://` proxy: Node's roots plus the environment's CA bundle. */
+  proxyTls?: ProxyTls;
 }
 
 function setHeader(headers: Headers, name: string, value: string): void {
@@ -264,11 +286,12 @@ async function applyAuth(
   const { creds } = ctx;
   // Kubernetes providers ignore Basic credentials (MLflow PR #25131); an explicit token still wins.
   const kubernetes = !creds.awsSigv4 && isKubernetesAuth(creds.auth);
+  ctx.oauthUsed = undefined;
   if (creds.username && creds.password && !kubernetes) {
     ctx.secrets.add(creds.password);
     headers.set("authorization", basicAuth(creds.username, creds.password));
   } else {
-    const token = currentToken(creds);
+    const token = currentToken(creds) ?? (await oauthToken(ctx));
     if (token !== undefined) {
       ctx.secrets.add(token);
       if (!HEADER_SAFE_TOKEN.test(token)) {
@@ -277,6 +300,10 @@ async function applyAuth(
         );
       }
       headers.set("authorization", `Bearer ${token}`);
+    } else if (!creds.awsSigv4 && !creds.auth && !headers.has("authorization")) {
+      // As `requests` does when no other auth is given: a `.netrc` entry for the host (ours: not
+      // over an Authorization header the caller set).
+      await applyNetrc(ctx, url, headers);
     }
   }
   if (creds.awsSigv4) {
@@ -298,6 +325,93 @@ async function applyAuth(
     );
   }
   rememberSentSecrets(ctx.secrets, headers);
+}
+
+/** `.netrc` Basic credentials for the request's host (below every MLflow credential source). */
+async function applyNetrc(ctx: RequestContext, url: URL, headers: Headers): Promise<void> {
+  const hostname = url.hostname.replace(/^\[(.*)\]$/, "$1");
+  const { credentials, warnings } = await netrcCredentialsFor(hostname, ctx.env);
+  emitNetrcWarnings(warnings);
+  if (credentials === undefined) return;
+  if (credentials.password) ctx.secrets.add(credentials.password);
+  headers.set("authorization", basicAuth(credentials.username, credentials.password));
+}
+
+/**
+ * The Databricks OAuth token (client-credentials grant) when the credentials hold an OAuth client;
+ * cached until shortly before it expires, one token request at a time per client.
+ */
+async function oauthToken(ctx: RequestContext): Promise<string | undefined> {
+  const { creds } = ctx;
+  const clientId = creds.clientId;
+  const clientSecret = creds.clientSecret;
+  if (!clientId || !clientSecret) return undefined;
+  ctx.secrets.add(clientSecret);
+  const tokenUrl = buildUrl(creds.host, DATABRICKS_OAUTH_TOKEN_PATH, undefined).href;
+  const key = tokenCacheKey(tokenUrl, clientId, clientSecret);
+  const pending = cachedAccessToken(key, ctx.clock.now(), () =>
+    requestOAuthToken(ctx, tokenUrl, clientId, clientSecret),
+  );
+  // The token request is shared with other callers, so it is not aborted; this caller stops
+  // waiting for it.
+  const token = ctx.signal ? await untilAborted(pending, ctx.signal) : await pending;
+  ctx.oauthUsed = { key, token };
+  return token;
+}
+
+function untilAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) return Promise.reject(signal.reason as Error);
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = (): void => reject(signal.reason as Error);
+    signal.addEventListener("abort", onAbort, { once: true });
+    promise.then(
+      (value) => {
+        signal.removeEventListener("abort", onAbort);
+        resolve(value);
+      },
+      (err: unknown) => {
+        signal.removeEventListener("abort", onAbort);
+        reject(err instanceof Error ? err : new Error(String(err)));
+      },
+    );
+  });
+}
+
+async function requestOAuthToken(
+  ctx: RequestContext,
+  tokenUrl: string,
+  clientId: string,
+  clientSecret: string,
+): Promise<{ accessToken: string; expiresInSeconds?: number }> {
+  const { creds, settings } = ctx;
+  // The workspace's TLS settings and proxy apply; the grant carries its own client authentication.
+  const endpointCreds = new MlflowHostCreds({
+    host: creds.host,
+    ignoreTlsVerification: creds.ignoreTlsVerification,
+    clientCertPath: creds.clientCertPath,
+    clientKeyPath: creds.clientKeyPath,
+    serverCertPath: creds.serverCertPath,
+  });
+  const grant = clientCredentialsRequest(clientId, clientSecret);
+  const { response, secrets } = await performRequest(
+    endpointCreds,
+    DATABRICKS_OAUTH_TOKEN_PATH,
+    "POST",
+    {
+      body: grant.body,
+      headers: grant.headers,
+      env: ctx.env,
+      maxRetries: settings.maxRetries,
+      backoffFactor: settings.backoffFactor,
+      backoffJitter: settings.backoffJitter,
+      timeoutSeconds: settings.timeoutMs / 1000,
+      respectRetryAfterHeader: settings.respectRetryAfterHeader,
+      allowRedirects: false,
+    },
+    ctx.clock,
+  );
+  const text = await response.text();
+  return parseTokenResponse(response.status, text, tokenUrl, [clientSecret, ...secrets]);
 }
 
 /**
@@ -337,6 +451,7 @@ async function prepareHop(
     await applyAuth(ctx, url, method, headers, body.kind === "bytes" ? body.bytes : undefined);
   } else {
     headers.delete("authorization");
+    ctx.oauthUsed = undefined;
   }
   const wireHeaders: Record<string, string> = {};
   headers.forEach((value, name) => {
@@ -369,10 +484,17 @@ async function exchange(
     // Credentials go only to the server they were meant for.
     const sameOrigin = url.origin === ctx.url.origin;
     const wire = await prepareHop(ctx, url, method, currentBody, sameOrigin);
+    // The proxy is chosen per hop, as `requests` re-resolves it after a redirect.
+    const proxy = proxyFor(url, hop === 0 ? ctx.rawUrl : url.href, ctx.env);
+    if (proxy !== undefined && ctx.proxyTls === undefined) {
+      const extraCa = await loadEnvCaBundle(ctx.env);
+      ctx.proxyTls = extraCa !== undefined ? { extraCa } : {};
+    }
     const res = await sendOnce(wire, {
       tls,
       timeoutMs: ctx.settings.timeoutMs,
       signal: ctx.signal,
+      ...(proxy !== undefined ? { proxy, proxyTls: ctx.proxyTls } : {}),
     });
     const status = res.statusCode ?? 0;
     const location = res.headers.location;
@@ -411,6 +533,10 @@ async function exchange(
 
 function transportFailure(err: unknown, ctx: RequestContext, attempts: number): MlflowSecretsError {
   if (err instanceof MlflowSecretsError) return err;
+  if (err instanceof ProxyError) {
+    // Named after the proxy, not the server: the request never reached it.
+    return new MlflowSecretsError(err.message, "INTERNAL_ERROR", { cause: err });
+  }
   const url = redactUrl(ctx.url.href);
   const after = attempts > 1 ? ` after ${attempts} attempts` : "";
   if (err instanceof RequestTimeoutError) {
@@ -504,10 +630,14 @@ export async function performRequest(
     env,
     method: method.toUpperCase(),
     url,
+    rawUrl: (creds.host.endsWith("/") ? creds.host.slice(0, -1) : creds.host) + endpoint,
     userHeaders: options.headers ?? {},
     settings,
     signal: options.signal,
-    secrets: new Set([creds.password, creds.token].filter((s): s is string => Boolean(s))),
+    clock,
+    secrets: new Set(
+      [creds.password, creds.token, creds.clientSecret].filter((s): s is string => Boolean(s)),
+    ),
   };
   // SigV4 must hash what is sent, so a stream is read into memory first (which also makes it
   // replayable for retries).
@@ -516,11 +646,12 @@ export async function performRequest(
   }
   const replayable = body.kind !== "stream";
   let failures = 0;
+  let refreshedOAuthToken = false;
   for (;;) {
     options.signal?.throwIfAborted();
     let result: Exchange;
     try {
-      const tls = await loadTlsMaterial(creds);
+      const tls = await loadTlsMaterial(creds, env);
       result = await exchange(ctx, body, tls);
     } catch (err) {
       if (options.signal?.aborted) throw options.signal.reason;
@@ -537,6 +668,13 @@ export async function performRequest(
       continue;
     }
     const status = result.res.statusCode ?? 0;
+    if (status === 401 && ctx.oauthUsed !== undefined && !refreshedOAuthToken && replayable) {
+      // The token was revoked or expired early: drop it and try once more with a fresh one.
+      refreshedOAuthToken = true;
+      invalidateAccessToken(ctx.oauthUsed.key, ctx.oauthUsed.token);
+      result.res.resume();
+      continue;
+    }
     if (RETRY_STATUS_CODES.has(status) && replayable && failures < settings.maxRetries) {
       failures += 1;
       const retryAfter =

@@ -2,7 +2,8 @@
  * `login`: checks the current credentials, asks for new ones when they do not work, writes them
  * and checks again.
  *
- * - `databricks` (MLflow's `mlflow.login()`): a profile in `~/.databrickscfg`, validated with
+ * - `databricks` (MLflow's `mlflow.login()`): a profile in `~/.databrickscfg` — a token, or (ours,
+ *   when the token is left empty) an OAuth service principal's client ID and secret — validated with
  *   `GET /api/2.0/preview/scim/v2/Me`; on failure the previous file is put back (MLflow leaves the
  *   bad profile on disk). The host is asked again until it starts with `https://` (MLflow accepts
  *   any host after logging an error).
@@ -28,7 +29,11 @@ import {
 import { restoreFile, snapshotFile } from "./files.js";
 import { MlflowHostCreds } from "./host-creds.js";
 import { callEndpoint } from "./http.js";
-import { overwriteOrCreateDatabricksProfile, writeMlflowCredentials } from "./profiles.js";
+import {
+  overwriteOrCreateDatabricksProfile,
+  writeMlflowCredentials,
+  type DatabricksProfile,
+} from "./profiles.js";
 import { hideUserInfo } from "./redact.js";
 
 /** The backends `login` supports. */
@@ -61,6 +66,9 @@ export interface LoginValidators {
 }
 
 const MAX_PROMPT_ATTEMPTS = 10;
+
+/** The token question; an empty answer switches to an OAuth service principal. */
+const DATABRICKS_TOKEN_PROMPT = "Token (leave empty to use an OAuth service principal)";
 
 /** MLflow's check: `current_user.me()` (Community Edition: `clusters.list_zones()`). */
 export async function validateDatabricksCreds(
@@ -187,13 +195,22 @@ async function databricksLogin(
   }
   const prompts = options.prompts ?? (await defaultPrompts());
   const host = await askHost(prompts, log, "Databricks Host (should begin with https://)", false);
-  const profile: { host: string; token?: string; username?: string; password?: string } = { host };
+  const profile: DatabricksProfile = { host };
   if (host.includes("community")) {
     // Community Edition authenticates with a username and password.
     profile.username = await askNonEmpty(() => prompts.text("Username"), "username");
     profile.password = await askNonEmpty(() => prompts.password("Password"), "password");
   } else {
-    profile.token = await askNonEmpty(() => prompts.password("Token"), "token");
+    const token = (await prompts.password(DATABRICKS_TOKEN_PROMPT)).trim();
+    if (token !== "") profile.token = token;
+    else {
+      // Ours: an OAuth service principal (machine-to-machine), as the Databricks CLI configures it.
+      profile.clientId = await askNonEmpty(() => prompts.text("Client ID"), "client ID");
+      profile.clientSecret = await askNonEmpty(
+        () => prompts.password("Client secret"),
+        "client secret",
+      );
+    }
   }
   const snapshot = await snapshotFile(configFile);
   await overwriteOrCreateDatabricksProfile(configFile, profile, profileName);

@@ -10,12 +10,15 @@ import { MLFLOW_CREDENTIALS_SECTION, MLFLOW_PASSWORD_KEY, MLFLOW_USERNAME_KEY } 
 import { readTextFileIfExists, writeFileAtomic } from "./files.js";
 import { escapeIniInterpolation, replaceIniSection } from "./ini.js";
 
-/** A Databricks profile: a host and a token, or a username and password. */
+/** A Databricks profile: a host and a token, a username and password, or an OAuth client. */
 export interface DatabricksProfile {
   host: string;
   token?: string;
   username?: string;
   password?: string;
+  /** An OAuth service principal (written with `auth_type = oauth-m2m`). */
+  clientId?: string;
+  clientSecret?: string;
 }
 
 function checkValue(value: string | undefined, field: string): string {
@@ -53,6 +56,8 @@ function checkSectionName(name: string): string {
  *   { host: "https://my-workspace.cloud.databricks.com", token: "dapi…" },
  *   "DEFAULT",
  * );
+ * // an OAuth service principal (machine-to-machine):
+ * await overwriteOrCreateDatabricksProfile(path, { host, clientId: "…", clientSecret: "…" }, "ci");
  * ```
  */
 export async function overwriteOrCreateDatabricksProfile(
@@ -62,14 +67,21 @@ export async function overwriteOrCreateDatabricksProfile(
 ): Promise<void> {
   const name = checkSectionName(profileName);
   const lines = [`[${name}]`, `host = ${checkValue(profile?.host, "host")}`];
-  // MLflow writes a token when the profile has one, else username and password.
+  // MLflow writes a token when the profile has one, else username and password; ours also writes
+  // an OAuth client as the Databricks CLI does.
   if (profile.token !== undefined) {
     lines.push(`token = ${checkValue(profile.token, "token")}`);
   } else if (profile.username !== undefined || profile.password !== undefined) {
     lines.push(`username = ${checkValue(profile.username, "username")}`);
     lines.push(`password = ${checkValue(profile.password, "password")}`);
+  } else if (profile.clientId !== undefined || profile.clientSecret !== undefined) {
+    lines.push(`client_id = ${checkValue(profile.clientId, "client ID")}`);
+    lines.push(`client_secret = ${checkValue(profile.clientSecret, "client secret")}`);
+    lines.push("auth_type = oauth-m2m");
   } else {
-    throw invalidParameter("A Databricks profile needs a token, or a username and password");
+    throw invalidParameter(
+      "A Databricks profile needs a token, a username and password, or an OAuth client ID and secret",
+    );
   }
   await rewriteSection(fileName, name, lines);
 }

@@ -1,10 +1,13 @@
 /**
  * What `creds show` prints: the auth mode a request would use and where each field comes from,
- * every secret masked. Nothing is sent over the network and no provider module is loaded.
+ * the proxy and CA bundle it would use, every secret masked. Nothing is sent over the network and
+ * no provider module is loaded.
  */
 import { access, stat } from "node:fs/promises";
 import {
   readAwsEnv,
+  readCaBundleEnv,
+  readProxyEnv,
   readEnvString,
   TRACKING_AUTH_PROVIDER_MODULE_ENV_VAR,
   type Env,
@@ -12,6 +15,9 @@ import {
 import { isKubernetesAuth, knownRequestAuthProviders } from "./auth-providers.js";
 import { resolveHostCreds } from "./creds.js";
 import type { ResolvedHostCreds } from "./host-creds.js";
+import { netrcCredentialsFor, type NetrcCredentials } from "./netrc.js";
+import { DATABRICKS_OAUTH_SCOPE, DATABRICKS_OAUTH_TOKEN_PATH } from "./oauth.js";
+import { maskedProxyUrl, proxyFor, shouldBypassProxies } from "./proxy.js";
 import { SECRET_MASK, hideUserInfo } from "./redact.js";
 import { resolveAwsRegion } from "./sigv4.js";
 
@@ -44,6 +50,7 @@ async function describeAuth(
   resolved: ResolvedHostCreds,
   env: Env | undefined,
   notes: string[],
+  netrc: NetrcCredentials | undefined,
 ): Promise<string> {
   const { creds } = resolved;
   const basic = Boolean(creds.username && creds.password);
@@ -99,7 +106,70 @@ async function describeAuth(
     return "bearer token (read from the token file on every request)";
   }
   if (creds.token) return "bearer token";
+  if (creds.clientId) {
+    const endpoint = `${creds.host.replace(/\/$/, "")}${DATABRICKS_OAUTH_TOKEN_PATH}`;
+    return (
+      `Databricks OAuth machine-to-machine (client-credentials grant at ${hideUserInfo(endpoint)}, ` +
+      `scope ${DATABRICKS_OAUTH_SCOPE}; the token is kept in memory until shortly before it expires)`
+    );
+  }
+  if (netrc !== undefined) {
+    return `basic from .netrc (${netrc.path}, ${netrc.machine === "default" ? "the default entry" : `machine ${netrc.machine}`})`;
+  }
   return "none (no credentials configured)";
+}
+
+/** `.netrc` credentials apply when no other credential does (as `requests` applies them). */
+async function netrcFor(
+  resolved: ResolvedHostCreds,
+  env: Env | undefined,
+  notes: string[],
+): Promise<NetrcCredentials | undefined> {
+  const { creds } = resolved;
+  if (
+    (creds.username && creds.password) ||
+    creds.token ||
+    creds.tokenFile ||
+    creds.clientId ||
+    creds.awsSigv4 ||
+    creds.auth
+  ) {
+    return undefined;
+  }
+  const hostname = new URL(creds.host).hostname.replace(/^\[(.*)\]$/, "$1");
+  const { credentials, warnings } = await netrcCredentialsFor(hostname, env);
+  notes.push(...warnings.map((w) => w.message));
+  if (credentials !== undefined && (creds.username || creds.password)) {
+    notes.push(
+      `The lone ${creds.username ? "username" : "password"} is replaced by the .netrc entry.`,
+    );
+  }
+  return credentials;
+}
+
+/** The proxy line: the proxy `requests` would pick for the host, or why there is none. */
+function proxyField(resolved: ResolvedHostCreds, env: Env | undefined): CredsReportField {
+  const url = new URL(resolved.creds.host);
+  let route;
+  try {
+    route = proxyFor(url, resolved.creds.host, env);
+  } catch (err) {
+    const reason = err instanceof Error ? err.message : String(err);
+    return { field: "proxy", value: `INVALID: ${reason}`, source: undefined };
+  }
+  if (route !== undefined) {
+    return { field: "proxy", value: maskedProxyUrl(route), source: route.source };
+  }
+  const proxyEnv = readProxyEnv(env);
+  const bypassed =
+    proxyEnv.proxies.size > 0 && shouldBypassProxies(url, resolved.creds.host, proxyEnv);
+  return bypassed
+    ? {
+        field: "proxy",
+        value: "none (the host matches NO_PROXY)",
+        source: proxyEnv.noProxy?.source ?? proxyEnv.proxies.get("no")?.source,
+      }
+    : { field: "proxy", value: "none (direct connection)", source: "default" };
 }
 
 /** Files named in the sources (`<path> [section] key`) that others can read. */
@@ -143,31 +213,52 @@ export async function describeHostCreds(
   const resolved = await resolveHostCreds(trackingUri, options);
   const { creds, sources } = resolved;
   const notes: string[] = [];
-  const authMode = await describeAuth(resolved, options.env, notes);
-  notes.push(...(await looseFiles([sources.password, sources.token, sources.username])));
+  const netrc = await netrcFor(resolved, options.env, notes);
+  const authMode = await describeAuth(resolved, options.env, notes, netrc);
+  notes.push(
+    ...(await looseFiles([
+      sources.password,
+      sources.token,
+      sources.username,
+      sources.clientSecret,
+    ])),
+  );
   const secret = (value: string | undefined): string | undefined =>
     value === undefined ? undefined : SECRET_MASK;
+  const caBundle = readCaBundleEnv(options.env);
   const tls = creds.ignoreTlsVerification
     ? "verification OFF"
     : creds.serverCertPath
       ? `verify with CA bundle ${creds.serverCertPath}`
-      : "verify with the system CAs";
+      : caBundle
+        ? `verify with Node's CAs plus CA bundle ${caBundle.value}`
+        : "verify with the system CAs";
+  const tlsSource =
+    sources.ignoreTlsVerification ??
+    sources.serverCertPath ??
+    (!creds.ignoreTlsVerification && caBundle ? caBundle.source : "default");
+  const netrcSource = netrc
+    ? `${netrc.path} ${netrc.machine === "default" ? "default" : `machine ${netrc.machine}`}`
+    : undefined;
   const fields: CredsReportField[] = [
     { field: "host", value: creds.host, source: sources.host ?? "tracking URI" },
-    { field: "username", value: creds.username, source: sources.username },
-    { field: "password", value: secret(creds.password), source: sources.password },
+    netrc
+      ? { field: "username", value: netrc.username, source: netrcSource }
+      : { field: "username", value: creds.username, source: sources.username },
+    netrc
+      ? { field: "password", value: secret(netrc.password), source: netrcSource }
+      : { field: "password", value: secret(creds.password), source: sources.password },
     { field: "token", value: secret(creds.token), source: sources.token },
+    { field: "client id", value: creds.clientId, source: sources.clientId },
+    { field: "client secret", value: secret(creds.clientSecret), source: sources.clientSecret },
     { field: "token file", value: creds.tokenFile, source: sources.tokenFile },
     { field: "aws sigv4", value: creds.awsSigv4 ? "on" : undefined, source: sources.awsSigv4 },
     { field: "auth provider", value: creds.auth, source: sources.auth },
-    {
-      field: "tls",
-      value: tls,
-      source: sources.ignoreTlsVerification ?? sources.serverCertPath ?? "default",
-    },
+    { field: "tls", value: tls, source: tlsSource },
     { field: "client cert", value: creds.clientCertPath, source: sources.clientCertPath },
     { field: "client key", value: creds.clientKeyPath, source: sources.clientKeyPath },
     { field: "workspace", value: creds.workspace, source: sources.workspace },
+    proxyField(resolved, options.env),
   ];
   return { trackingUri: hideUserInfo(resolved.trackingUri), authMode, fields, notes };
 }

@@ -138,7 +138,7 @@ describe("Databricks URIs", () => {
     );
   });
 
-  it("explains missing files and profiles, and OAuth profiles it cannot use", async () => {
+  it("explains missing files and profiles", async () => {
     const home = tempDir();
     await assert.rejects(
       getDefaultHostCreds("databricks", { env: { HOME: home } }),
@@ -148,10 +148,6 @@ describe("Databricks URIs", () => {
     await assert.rejects(
       getDefaultHostCreds("databricks://nope", { env: { HOME: withFile } }),
       /profile 'nope' is not in/,
-    );
-    await assert.rejects(
-      getDefaultHostCreds("databricks://oauth", { env: { HOME: withFile } }),
-      /use OAuth \(client_id\/client_secret\)/,
     );
   });
 

@@ -39,7 +39,11 @@ export interface Recorded {
   body: Buffer;
 }
 
-type Handler = (req: Recorded, res: ServerResponse, raw: IncomingMessage) => void | Promise<void>;
+export type Handler = (
+  req: Recorded,
+  res: ServerResponse,
+  raw: IncomingMessage,
+) => void | Promise<void>;
 
 interface TestServer {
   url: string;

@@ -87,7 +87,10 @@ describe("login (databricks): MLflow's tests", () => {
       readFileSync(file, "utf8"),
       "[TEST]\nhost = https://adb-1.azuredatabricks.net\ntoken = dapi-secret\n\n",
     );
-    assert.deepEqual(prompts.asked.at(-1), { message: "Token", hidden: true });
+    assert.deepEqual(prompts.asked.at(-1), {
+      message: "Token (leave empty to use an OAuth service principal)",
+      hidden: true,
+    });
     assert.equal(statSync(file).mode & 0o777, 0o600);
   });
 

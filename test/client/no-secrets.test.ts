@@ -1,12 +1,13 @@
 /**
- * No password, token, signature or session token in any error (message, stack, properties,
- * causes), log line or `creds show` output — including when a server echoes them back. Also: the
- * token file is re-read on every request.
+ * No password, token, signature, session token, proxy credential, `.netrc` password, OAuth client
+ * secret or access token in any error (message, stack, properties, causes), log line or `creds
+ * show` output — including when a server or proxy echoes them back. Also: the token file is re-read
+ * on every request.
  */
 import assert from "node:assert/strict";
 import { chmodSync, mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { before, describe, it } from "node:test";
+import { after, before, describe, it } from "node:test";
 import {
   MlflowHostCreds,
   callEndpoint,
@@ -357,6 +358,151 @@ describe("creds show", () => {
     const none = fakeIo({ HOME: tempDir() });
     assert.equal(await runCli(["creds", "show"], none), 2);
     assert.equal(none.err(), "Error: Pass --tracking-uri or set MLFLOW_TRACKING_URI\n");
+  });
+});
+
+describe("proxies, .netrc and Databricks OAuth", () => {
+  const PROXY_PW = "proxy:secret/pw-4711";
+  const PROXY_URL_PW = encodeURIComponent(PROXY_PW);
+  const PROXY_BLOB = Buffer.from(`pu:${PROXY_PW}`, "latin1").toString("base64");
+  const NETRC_PW = "netrc-secret-pw-0815";
+  const NETRC_BLOB = Buffer.from(`nu:${NETRC_PW}`).toString("base64");
+  const CLIENT_SECRET = "dose-oauth-client-secret-1";
+  const NETWORK = [PROXY_PW, PROXY_URL_PW, PROXY_BLOB, NETRC_PW, NETRC_BLOB, CLIENT_SECRET];
+
+  it("errors from dead, refusing or malformed proxies", async () => {
+    // A listener that answers every CONNECT with 407 and echoes the request head in the reason.
+    const { createServer } = await import("node:net");
+    const refusing = createServer((socket) =>
+      socket.once("data", (head: Buffer) =>
+        socket.end(
+          `HTTP/1.1 407 ${head.toString("latin1").replace(/\r\n/g, " ")}\r\nContent-Length: 0\r\n\r\n`,
+        ),
+      ),
+    );
+    await new Promise<void>((resolve) => refusing.listen(0, "127.0.0.1", resolve));
+    after(() => refusing.close());
+    const refusingPort = (refusing.address() as { port: number }).port;
+    const proxyAt = (port: number) => `http://pu:${PROXY_URL_PW}@127.0.0.1:${port}`;
+    const failures = await Promise.all([
+      rejection(
+        httpRequest(
+          new MlflowHostCreds({ host: "https://h.example.com", token: TOKEN }),
+          "/x",
+          "GET",
+          {
+            env: { HTTPS_PROXY: proxyAt(9), ...NO_RETRY },
+          },
+        ),
+      ),
+      rejection(
+        httpRequest(
+          new MlflowHostCreds({
+            host: "http://h.example.com",
+            username: "alice",
+            password: PASSWORD,
+          }),
+          "/x",
+          "GET",
+          {
+            env: { HTTP_PROXY: proxyAt(9), ...NO_RETRY },
+          },
+        ),
+      ),
+      rejection(
+        httpRequest(
+          new MlflowHostCreds({ host: "https://h.example.com", token: TOKEN }),
+          "/x",
+          "GET",
+          {
+            env: { HTTPS_PROXY: proxyAt(refusingPort), ...NO_RETRY },
+          },
+        ),
+      ),
+      rejection(
+        httpRequest(new MlflowHostCreds({ host: "https://h.example.com" }), "/x", "GET", {
+          env: { HTTPS_PROXY: `socks5://pu:${PROXY_URL_PW}@127.0.0.1:1080`, ...NO_RETRY },
+        }),
+      ),
+      rejection(
+        httpRequest(new MlflowHostCreds({ host: "https://h.example.com" }), "/x", "GET", {
+          env: { HTTPS_PROXY: `pu:${PROXY_URL_PW}@proxy:3128`, ...NO_RETRY },
+        }),
+      ),
+    ]);
+    assert.match(
+      failures[0].message,
+      /^Cannot connect to the proxy http:\/\/127\.0\.0\.1:9 \(from HTTPS_PROXY\)/,
+    );
+    assert.match(
+      failures[2].message,
+      /refused the connection with 407: it rejected the credentials/,
+    );
+    assert.doesNotMatch(everythingIn(failures[2]), /Proxy-Authorization|CONNECT/);
+    for (const err of failures) {
+      assertNoSecrets(everythingIn(err), [...ALL, ...NETWORK], err.message);
+    }
+  });
+
+  it(".netrc and OAuth credentials against servers that echo what they receive", async () => {
+    const home = tempDir();
+    const echo = await echoingServer(true);
+    writeFileSync(join(home, ".netrc"), `machine 127.0.0.1 login nu password ${NETRC_PW}\n`, {
+      mode: 0o600,
+    });
+    const netrcErr = await rejection(
+      callEndpoint(new MlflowHostCreds({ host: echo.url }), "/api/2.0/x", "GET", {
+        env: { HOME: home, ...NO_RETRY },
+      }),
+    );
+    assert.match(netrcErr.message, /denied; you sent/);
+    assert.equal(echo.requests[0]!.headers.authorization, `Basic ${NETRC_BLOB}`);
+    assertNoSecrets(everythingIn(netrcErr), NETWORK, "netrc");
+
+    // A workspace whose token endpoint and API both echo the request headers back.
+    let issued = "";
+    const workspace = await startServer((req, res) => {
+      if (req.url.startsWith("/oidc/v1/token") && issued === "") {
+        issued = "dbx-access-token-secret-42";
+        json(res, 200, { access_token: issued, token_type: "Bearer", expires_in: 3600 });
+        return;
+      }
+      const echoed = JSON.stringify(req.headers) + req.body.toString("utf8");
+      if (req.url.startsWith("/oidc"))
+        json(res, 401, { error: "invalid_client", error_description: echoed });
+      else json(res, 401, { error_code: "UNAUTHENTICATED", message: echoed });
+    }, serverTls());
+    const env = {
+      HOME: home,
+      DATABRICKS_HOST: workspace.url,
+      DATABRICKS_CLIENT_ID: `sp-no-secrets-${process.pid}`,
+      DATABRICKS_CLIENT_SECRET: CLIENT_SECRET,
+      REQUESTS_CA_BUNDLE: tlsFile("ca.pem"),
+      ...NO_RETRY,
+    };
+    // The API refuses the token: one refresh, whose grant is refused with an echo of the request.
+    const oauthErr = await rejection(
+      callEndpoint(() => getDefaultHostCreds("databricks", { env }), "/api/2.0/x", "GET", { env }),
+    );
+    assert.match(oauthErr.message, /refused the client credentials: invalid_client/);
+    const secretBlob = Buffer.from(`${env.DATABRICKS_CLIENT_ID}:${CLIENT_SECRET}`).toString(
+      "base64",
+    );
+    assertNoSecrets(everythingIn(oauthErr), [...NETWORK, issued, secretBlob], "oauth");
+
+    const io = fakeIo({
+      ...env,
+      MLFLOW_TRACKING_URI: "databricks",
+      HTTPS_PROXY: `http://pu:${PROXY_URL_PW}@proxy.corp:3128`,
+    });
+    assert.equal(await runCli(["creds", "show"], io), 0, io.err());
+    assert.match(io.out(), /client secret +\*{8} +DATABRICKS_CLIENT_SECRET/);
+    assert.match(io.out(), /proxy +http:\/\/pu:\*{8}@proxy\.corp:3128\/ +HTTPS_PROXY/);
+    assertNoSecrets(io.out() + io.err(), [...NETWORK, issued], "creds show");
+    const shown = fakeIo({ HOME: home, MLFLOW_TRACKING_URI: echo.url });
+    assert.equal(await runCli(["creds", "show"], shown), 0, shown.err());
+    assert.match(shown.out(), /Auth mode: +basic from \.netrc/);
+    assertNoSecrets(shown.out() + shown.err(), NETWORK, "creds show netrc");
   });
 });
 

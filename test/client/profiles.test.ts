@@ -154,7 +154,7 @@ describe("overwriteOrCreateDatabricksProfile", () => {
     );
     await assert.rejects(
       overwriteOrCreateDatabricksProfile(file, { host: "https://h" }),
-      /needs a token, or a username and password/,
+      /needs a token, a username and password, or an OAuth client ID and secret/,
     );
     assert.equal(existsSync(file), false);
   });
