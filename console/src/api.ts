@@ -139,7 +139,12 @@ async function call<T>(
     if (value !== undefined && value !== "") params.set(key, String(value));
   }
   const url = `${API_BASE}${path}${params.size > 0 ? `?${params.toString()}` : ""}`;
-  const headers: Record<string, string> = { accept: "application/json" };
+  // The marker tells the server to leave out `WWW-Authenticate` on 401, so an ended session
+  // brings back the sign-in page rather than the browser's own password dialog.
+  const headers: Record<string, string> = {
+    accept: "application/json",
+    "x-requested-with": "mlflow-secrets-console",
+  };
   if (options.body !== undefined) headers["content-type"] = "application/json";
   if (method !== "GET" && csrfToken !== undefined) headers["x-csrf-token"] = csrfToken;
   const response = await fetch(url, {
@@ -178,8 +183,12 @@ const USERS = "/api/2.0/mlflow/users";
 /** Every call the console makes, one function each. */
 export const api = {
   signIn: (credentials: { username: string; password: string } | { token: string }) =>
-    call<Session>("POST", `${OURS}/session/create`, { body: credentials, signIn: true }),
-  session: () => call<Session>("GET", `${OURS}/session/get`, { signIn: true }),
+    call<{ session: Session }>("POST", `${OURS}/session/create`, {
+      body: credentials,
+      signIn: true,
+    }),
+  /** The open session, or `{}` when there is none (not an error: the sign-in page is normal). */
+  session: () => call<{ session?: Session }>("GET", `${OURS}/session/get`, { signIn: true }),
   signOut: () => call<object>("DELETE", `${OURS}/session/delete`, { body: {} }),
 
   listSecrets: (query: {

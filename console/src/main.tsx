@@ -79,10 +79,13 @@ function App() {
 
   useEffect(() => {
     whenSessionLost(() => signedOut("Your session has ended. Sign in again."));
-    api.session().then(signedIn, (error: unknown) => {
-      if (error instanceof ApiError && error.status === 401) signedOut();
-      else setState({ kind: "unreachable", error });
-    });
+    api.session().then(
+      (answer) => (answer.session ? signedIn(answer.session) : signedOut()),
+      (error: unknown) => {
+        if (error instanceof ApiError && error.status === 401) signedOut();
+        else setState({ kind: "unreachable", error });
+      },
+    );
   }, []);
 
   if (state.kind === "loading") {

@@ -12,6 +12,7 @@ import { ensureDomainSchema } from "../domain/schema.js";
 import { bootstrapAdmin } from "../domain/users/bootstrap.js";
 import { announceOnStderr } from "./admin-banner.js";
 import { registerErrorHandling, sendError } from "./http/errors.js";
+import { DEFAULT_CONSOLE_DIR, registerConsole } from "./http/console.js";
 import { registerJsonBodyParser } from "./http/json.js";
 import { createRouter } from "./http/routing.js";
 import { loggerOptions, type LogStream } from "./logging.js";
@@ -37,6 +38,8 @@ export interface CreateServerParams {
   options?: ServerOptions;
   /** Where JSON log lines go (default stdout). */
   logStream?: LogStream;
+  /** Where the built console is (default: the package's `dist/console`). */
+  consoleDir?: string;
   /** Receives a generated first-admin password, once (default: a banner on stderr). */
   announceAdminPassword?: (username: string, password: string) => void;
 }
@@ -159,6 +162,13 @@ export async function createServer(params: CreateServerParams): Promise<FastifyI
   );
   registerAuditRoutes(router, createAuditService({ database }));
   registerSystemRoutes(router, store, metrics);
+  if (options.console) {
+    const { built } = registerConsole(app, {
+      staticPrefix: options.staticPrefix,
+      dir: params.consoleDir ?? DEFAULT_CONSOLE_DIR,
+    });
+    if (!built) app.log.warn("The web console has not been built (npm run build): it answers 404");
+  }
 
   await app.ready();
   return app;

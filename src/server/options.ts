@@ -14,6 +14,8 @@ export interface ServerOptions {
   readonly port: number;
   /** `""` or a path such as `/mlflow` that every route is served under. */
   readonly staticPrefix: string;
+  /** Serve the web console at `<prefix>/console/` (and redirect `<prefix>/` there). */
+  readonly console: boolean;
   readonly logLevel: LogLevel;
   /** Processes sharing the port (node:cluster); 1 = this process only. */
   readonly workers: number;
@@ -39,6 +41,7 @@ export const DEFAULT_SERVER_OPTIONS: ServerOptions = Object.freeze({
   host: "127.0.0.1",
   port: 5050,
   staticPrefix: "",
+  console: true,
   logLevel: "info",
   workers: 1,
   bodyLimitBytes: 1024 * 1024,

@@ -67,6 +67,7 @@ export async function withServer(
   dialect: DialectUnderTest,
   fn: (server: TestServer) => Promise<void>,
   options: ServerOptionsInput = {},
+  params: { consoleDir?: string } = {},
 ): Promise<void> {
   const db = await dialect.create();
   const logs: string[] = [];
@@ -84,6 +85,7 @@ export async function withServer(
         }),
         logStream: { write: (line: string) => logs.push(line) },
         announceAdminPassword: (_username, password) => announced.push(password),
+        ...(params.consoleDir !== undefined ? { consoleDir: params.consoleDir } : {}),
       });
       try {
         const call: TestServer["call"] = async (method, url, request = {}) => {

@@ -16,7 +16,7 @@ export function SignInPage(props: {
   const submit = (event: Event) => {
     event.preventDefault();
     void action.run(async () => {
-      const session = await api.signIn(withToken ? { token } : { username, password });
+      const { session } = await api.signIn(withToken ? { token } : { username, password });
       // Credentials leave memory as soon as they have served.
       setPassword("");
       setToken("");

@@ -118,7 +118,9 @@ export function createRouter(
         ...(endpoint.schema ? { schema: endpoint.schema } : {}),
         ...(authenticated
           ? {
-              onRequest: async (request: FastifyRequest) => {
+              onRequest: async (request: FastifyRequest, reply: FastifyReply) => {
+                // API answers may carry values, tokens or who-can-see-what: never cached.
+                void reply.header("cache-control", "no-store");
                 principals.set(request, await options.authenticate(request));
               },
             }
