@@ -312,3 +312,13 @@ export function CopyButton({ text, label }: { text: string; label: string }) {
     </button>
   );
 }
+
+/**
+ * Marks (once per page load, with the User Timing API) the moment a page became usable, so the
+ * load time can be measured in the browser: `performance.getEntriesByName(name)`.
+ */
+export function useReadyMark(name: string, ready: boolean): void {
+  useEffect(() => {
+    if (ready && performance.getEntriesByName(name, "mark").length === 0) performance.mark(name);
+  }, [name, ready]);
+}

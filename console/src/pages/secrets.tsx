@@ -1,7 +1,16 @@
 /** The secrets the signed-in user can read: filter by name and provider, a page at a time. */
 import { useEffect, useState } from "preact/hooks";
 import { api, type Session } from "../api.js";
-import { ErrorNotice, Field, PageTitle, Pager, Time, useLoad, usePages } from "../components.js";
+import {
+  ErrorNotice,
+  Field,
+  PageTitle,
+  Pager,
+  Time,
+  useLoad,
+  usePages,
+  useReadyMark,
+} from "../components.js";
 import { href } from "../router.js";
 import { PROVIDERS } from "./providers.js";
 
@@ -37,6 +46,7 @@ export function SecretsPage({ session }: { session: Session }) {
     [filter.name, filter.provider, pages.token],
   );
   const secrets = list.data?.secrets ?? [];
+  useReadyMark("mlflow-secrets:secrets-ready", list.data !== undefined);
 
   return (
     <section>

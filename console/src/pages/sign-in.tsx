@@ -1,7 +1,7 @@
 /** Sign in with a username and password, or with an API token. */
 import { useState } from "preact/hooks";
 import { api, type Session } from "../api.js";
-import { ErrorNotice, Field, Notice, PageTitle, useAction } from "../components.js";
+import { ErrorNotice, Field, Notice, PageTitle, useAction, useReadyMark } from "../components.js";
 
 export function SignInPage(props: {
   message?: string | undefined;
@@ -12,6 +12,7 @@ export function SignInPage(props: {
   const [password, setPassword] = useState("");
   const [token, setToken] = useState("");
   const action = useAction();
+  useReadyMark("mlflow-secrets:sign-in-ready", true);
 
   const submit = (event: Event) => {
     event.preventDefault();
