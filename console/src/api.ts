@@ -198,10 +198,12 @@ export const api = {
     page_token?: string;
   }) =>
     call<{ secrets: SecretInfo[]; next_page_token?: string }>("GET", `${SECRETS}/list`, {
-      query,
+      query: { ...query, include_kek_version: "true" },
     }),
   getSecret: (secretId: string) =>
-    call<{ secret: SecretInfo }>("GET", `${SECRETS}/get`, { query: { secret_id: secretId } }),
+    call<{ secret: SecretInfo }>("GET", `${SECRETS}/get`, {
+      query: { secret_id: secretId, include_kek_version: "true" },
+    }),
   createSecret: (body: {
     secret_name: string;
     secret_value: Record<string, string>;

@@ -15,10 +15,13 @@ import { registerErrorHandling, sendError } from "./http/errors.js";
 import { DEFAULT_CONSOLE_DIR, registerConsole } from "./http/console.js";
 import { registerJsonBodyParser } from "./http/json.js";
 import { createRouter } from "./http/routing.js";
+import { sessionIdOf } from "./http/session-cookie.js";
 import { loggerOptions, type LogStream } from "./logging.js";
 import { createMetrics } from "./metrics.js";
 import { resolveServerOptions, type ServerOptions } from "./options.js";
 import { registerAuditRoutes } from "./routes/audit.js";
+import { registerCryptoRoutes } from "./routes/crypto.js";
+import { registerSessionRoutes } from "./routes/sessions.js";
 import { registerPermissionRoutes } from "./routes/permissions.js";
 import { registerSecretRoutes } from "./routes/secrets.js";
 import { registerSystemRoutes } from "./routes/system.js";
@@ -27,6 +30,7 @@ import { registerUserRoutes } from "./routes/users.js";
 import { createAuditService } from "../domain/audit/service.js";
 import { databaseOf } from "../domain/context.js";
 import { createPermissionsService } from "../domain/permissions/service.js";
+import { createSessionsService } from "../domain/sessions/service.js";
 import { createSecretsService } from "../domain/secrets/service.js";
 import { createTokensService } from "../domain/tokens/service.js";
 import { createUsersService } from "../domain/users/service.js";
@@ -45,6 +49,11 @@ export interface CreateServerParams {
 }
 
 const REQUEST_ID = /^[\w.:-]{1,64}$/;
+const SAFE_METHODS = new Set(["GET", "HEAD", "OPTIONS"]);
+
+function headerValue(value: string | string[] | undefined): string | undefined {
+  return Array.isArray(value) ? value[0] : value;
+}
 
 /**
  * Builds the REST server on an opened store, creating the first admin on an empty database.
@@ -71,12 +80,21 @@ export async function createServer(params: CreateServerParams): Promise<FastifyI
 
   const database = databaseOf(store);
   const metrics = createMetrics();
+  // Sessions exist for the console only: without it, the cookie is not even looked at.
+  const sessions = options.console
+    ? createSessionsService({
+        database,
+        idleTimeoutMs: options.sessionIdleTimeoutMs,
+        lifetimeMs: options.sessionLifetimeMs,
+      })
+    : undefined;
   const authenticator = createAuthenticator({
     database,
     hasher,
     cacheTtlMs: options.authCacheTtlMs,
     throttle: options.loginThrottle,
     onFailure: (reason) => metrics.authFailure(reason),
+    ...(sessions ? { sessions } : {}),
   });
 
   const app = Fastify({
@@ -112,6 +130,9 @@ export async function createServer(params: CreateServerParams): Promise<FastifyI
         authorization: request.headers.authorization,
         remoteAddress: request.ip,
         requestId: request.id,
+        sessionId: sessions && sessionIdOf(request),
+        stateChanging: !SAFE_METHODS.has(request.method),
+        csrfToken: headerValue(request.headers["x-csrf-token"]),
       }),
   });
   registerErrorHandling(app, (path) => router.allowedMethods(path));
@@ -161,7 +182,16 @@ export async function createServer(params: CreateServerParams): Promise<FastifyI
     }),
   );
   registerAuditRoutes(router, createAuditService({ database }));
+  registerCryptoRoutes(router, store);
   registerSystemRoutes(router, store, metrics);
+  if (sessions) {
+    registerSessionRoutes(router, {
+      authenticator,
+      sessions,
+      staticPrefix: options.staticPrefix,
+      defaultPermission: options.defaultPermission,
+    });
+  }
   if (options.console) {
     const { built } = registerConsole(app, {
       staticPrefix: options.staticPrefix,

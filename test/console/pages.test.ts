@@ -125,7 +125,8 @@ for (const dialect of E2E_DIALECTS) {
             });
             const { page, assertClean } = await watchedPage(context);
             const open = async (link: string, heading: string) => {
-              await page.getByRole("link", { name: link, exact: true }).click();
+              const scope = link === "New secret" ? page : page.getByRole("navigation");
+              await scope.getByRole("link", { name: link, exact: true }).click();
               await page.getByRole("heading", { name: heading, exact: true }).waitFor();
             };
 
@@ -191,7 +192,10 @@ for (const dialect of E2E_DIALECTS) {
           const { page, assertClean } = await watchedPage(context);
           await page.goto(server.consoleUrl);
           await signIn(page, ADMIN.username, ADMIN.password);
-          await page.getByRole("link", { name: "Keys" }).click();
+          await page
+            .getByRole("navigation", { name: "Main" })
+            .getByRole("link", { name: "Keys" })
+            .click();
           await page.getByText("0 of 12 secrets (0%) re-wrapped").waitFor();
           const rows = page.locator("tbody tr");
           assert.match(await rows.nth(0).innerText(), /^1\s+12\s+Yes\s+Yes$/);
@@ -217,7 +221,7 @@ for (const dialect of E2E_DIALECTS) {
       ));
 
     it("warns admins on the Keys page when the default passphrase is in use", async () => {
-      const defaultKek = await KekManager.create({ passphrase: "", kekVersion: 1, env: {} });
+      const defaultKek = await KekManager.create({ passphrase: "", kekVersion: 1 });
       await withConsoleServer(
         dialect,
         async (server) => {
@@ -225,7 +229,10 @@ for (const dialect of E2E_DIALECTS) {
           const { page, assertClean } = await watchedPage(context);
           await page.goto(server.consoleUrl);
           await signIn(page, ADMIN.username, ADMIN.password);
-          await page.getByRole("link", { name: "Keys" }).click();
+          await page
+            .getByRole("navigation", { name: "Main" })
+            .getByRole("link", { name: "Keys" })
+            .click();
           await page.getByText("The default KEK passphrase is in use.").waitFor();
           assert.equal(await page.getByText("No secrets stored.").count(), 1);
           assertClean();

@@ -54,16 +54,19 @@ for (const dialect of E2E_DIALECTS) {
         await signIn(page, ADMIN.username, ADMIN.password);
 
         // Create.
-        await page.getByRole("link", { name: "New secret" }).click();
+        await page.getByRole("link", { name: "New secret", exact: true }).click();
         await page.getByRole("heading", { name: "New secret" }).waitFor();
         await page.getByLabel("Name", { exact: true }).fill("openai-prod");
         await page.getByLabel("Provider").fill("openai");
-        await page.getByLabel("Key 1").fill("api_key");
-        assert.equal(await page.getByLabel("Value 1").getAttribute("type"), "password");
-        await page.getByLabel("Value 1").fill(FIRST);
+        await page.getByLabel("Key 1", { exact: true }).fill("api_key");
+        assert.equal(
+          await page.getByLabel("Value 1", { exact: true }).getAttribute("type"),
+          "password",
+        );
+        await page.getByLabel("Value 1", { exact: true }).fill(FIRST);
         await page.getByRole("button", { name: "Add another value" }).click();
-        await page.getByLabel("Key 2").fill("organization");
-        await page.getByLabel("Value 2").fill(ORG);
+        await page.getByLabel("Key 2", { exact: true }).fill("organization");
+        await page.getByLabel("Value 2", { exact: true }).fill(ORG);
         const authConfig = page.getByLabel("Auth config (JSON, optional)");
         await authConfig.fill('{"api_base": ');
         await page.getByText("Not valid JSON").waitFor();
@@ -76,7 +79,10 @@ for (const dialect of E2E_DIALECTS) {
         assert.match(secretId, /\S/);
 
         // Metadata only: masked values, never the plaintext.
-        await page.getByText("https://api.openai.com/v1").waitFor();
+        assert.match(
+          await page.locator("dl.meta pre").innerText(),
+          /"api_base": "https:\/\/api\.openai\.com\/v1"/,
+        );
         await assertNoPlaintext(page, [FIRST, ORG], "before Reveal");
 
         // Reveal, copy, and the value leaves the page at 30 s.
@@ -101,8 +107,8 @@ for (const dialect of E2E_DIALECTS) {
         await assertNoPlaintext(page, [FIRST, ORG], "after it hid");
 
         // Update the value (re-encrypted), and reveal the new one; Hide hides at once.
-        await page.getByLabel("Value 1").fill(SECOND);
-        await page.getByLabel("Value 2").fill(ORG);
+        await page.getByLabel("Value 1", { exact: true }).fill(SECOND);
+        await page.getByLabel("Value 2", { exact: true }).fill(ORG);
         await page.getByRole("button", { name: "Update value" }).click();
         await page.getByText("The value was updated and re-encrypted.").waitFor();
         await assertNoPlaintext(page, [FIRST, SECOND, ORG], "after the update");
@@ -140,7 +146,10 @@ for (const dialect of E2E_DIALECTS) {
         await page.getByText("No secrets yet.").waitFor();
 
         // The audit log, in the console and in the table.
-        await page.getByRole("link", { name: "Audit log" }).click();
+        await page
+          .getByRole("navigation", { name: "Main" })
+          .getByRole("link", { name: "Audit log" })
+          .click();
         await page.getByRole("heading", { name: "Audit log" }).waitFor();
         await page.getByLabel("Action").selectOption("secret.value");
         await page.getByRole("button", { name: "Apply filters" }).click();
@@ -214,7 +223,7 @@ for (const dialect of E2E_DIALECTS) {
         await page.getByLabel("Provider").fill("openai");
         await waitForRows(page, 11);
         await page.getByLabel("Name contains").fill("1");
-        await waitForRows(page, 6);
+        await waitForRows(page, 7);
         assert.deepEqual(await names(), [
           "team-01",
           "team-11",
@@ -222,6 +231,7 @@ for (const dialect of E2E_DIALECTS) {
           "team-15",
           "team-17",
           "team-19",
+          "team-21",
         ]);
         await page.getByLabel("Name contains").fill("nothing-like-this");
         await page.getByText("No secret matches these filters.").waitFor();

@@ -142,7 +142,6 @@ for (const dialect of E2E_DIALECTS) {
         await page.getByRole("heading", { name: "Sign in to mlflow-secrets" }).waitFor();
 
         // Keyboard only: the page focuses its heading; Tab walks the form; Enter submits.
-        await page.getByRole("button", { name: "Use a username and password" }).click();
         await page.getByRole("heading", { name: "Sign in to mlflow-secrets" }).focus();
         await page.keyboard.press("Tab");
         assert.equal((await focused(page)).name, "username");

@@ -86,6 +86,8 @@ export async function watchedPage(
   allowedConsoleErrors: readonly RegExp[] = [],
 ): Promise<WatchedPage> {
   const page = await context.newPage();
+  // A missing element fails the test in seconds, not after playwright's default 30 s.
+  page.setDefaultTimeout(10_000);
   const problems: string[] = [];
   await page.exposeBinding("__reportCspViolation", (_source, text: string) => {
     problems.push(`CSP violation: ${text}`);
@@ -211,9 +213,19 @@ export async function rest<T = Record<string, unknown>>(
 
 // Code that runs in the page is given as text: the tests' TypeScript has no DOM types.
 
-/** Waits until the page's table body has exactly `n` rows. */
-export async function waitForRows(page: Page, n: number): Promise<void> {
-  await page.waitForFunction(`document.querySelectorAll("tbody tr").length === ${n}`);
+/**
+ * Waits until the page's table body has exactly `n` rows. (Polled from here: playwright's
+ * waitForFunction evaluates text with `eval`, which the console's CSP rightly refuses.)
+ */
+export async function waitForRows(page: Page, n: number, timeoutMs = 10_000): Promise<void> {
+  const rows = page.locator("tbody tr");
+  const deadline = Date.now() + timeoutMs;
+  let count = await rows.count();
+  while (count !== n) {
+    if (Date.now() > deadline) throw new Error(`expected ${n} table rows, found ${count}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    count = await rows.count();
+  }
 }
 
 /** Entries in localStorage and sessionStorage together. */

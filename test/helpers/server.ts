@@ -15,7 +15,7 @@ import type { DialectUnderTest, TestDatabase } from "./databases.js";
 import { testKeyring } from "./store.js";
 
 /** scrypt N = 2^4: fast enough for hundreds of logins per test. */
-const TEST_HASH_COST = { logN: 4, r: 8, p: 1 } as const;
+export const TEST_HASH_COST = { logN: 4, r: 8, p: 1 } as const;
 export const ADMIN = { username: "admin", password: "admin-password-0001" } as const;
 
 export function basic(username: string, password: string): string {
