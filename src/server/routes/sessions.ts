@@ -48,9 +48,11 @@ function fromAnotherOrigin(request: FastifyRequest): boolean {
     (typeof forwarded === "string" ? forwarded.split(",")[0]!.trim() : undefined) ??
     request.headers.host;
   try {
-    return new URL(origin).host !== host;
+    const from = new URL(origin);
+    // Through URL both ways, so that a default port (":80", ":443") compares equal.
+    return from.host !== new URL(`${from.protocol}//${host}`).host;
   } catch {
-    return true; // "null" (a sandboxed or file page) or garbage
+    return true; // "null" (a sandboxed or file page), or garbage
   }
 }
 
