@@ -1,6 +1,6 @@
 /** Small building blocks shared by the pages: labelled fields, notices, paging, loading. */
 import type { ComponentChildren } from "preact";
-import { useCallback, useEffect, useId, useRef, useState } from "preact/hooks";
+import { useCallback, useEffect, useId, useLayoutEffect, useRef, useState } from "preact/hooks";
 import { ApiError } from "./api.js";
 
 /** A message for any failure, with the wait for 429. */
@@ -163,7 +163,8 @@ export function TextAreaField(props: {
 /** The page heading, focused when the page opens so keyboard and screen-reader users start there. */
 export function PageTitle({ children, title }: { children: ComponentChildren; title: string }) {
   const ref = useRef<HTMLHeadingElement>(null);
-  useEffect(() => {
+  // Before the browser paints, so that keys typed right away already start from the heading.
+  useLayoutEffect(() => {
     document.title = `${title} · mlflow-secrets`;
     ref.current?.focus();
   }, [title]);

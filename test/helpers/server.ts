@@ -42,7 +42,7 @@ interface RequestOptions {
   remoteAddress?: string;
 }
 
-interface TestServer {
+export interface TestServer {
   app: FastifyInstance;
   store: SecretStore;
   db: TestDatabase;

@@ -6,6 +6,8 @@
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { describe, it } from "node:test";
+import { readServerEnvSettings } from "../../src/config.js";
+import { resolveServerOptions } from "../../src/index.js";
 import { DIALECTS } from "../helpers/databases.js";
 import {
   ADMIN,
@@ -54,6 +56,32 @@ async function signIn(
 async function sessionRows(server: TestServer) {
   return server.db.query<Record<string, unknown>>("SELECT * FROM mlflow_secrets_sessions");
 }
+
+describe("session settings", () => {
+  it("reads the idle timeout and lifetime (seconds) from the environment, and checks them", () => {
+    const settings = readServerEnvSettings({
+      MLFLOW_SECRETS_SESSION_IDLE_TIMEOUT: "600",
+      MLFLOW_SECRETS_SESSION_LIFETIME: "28800",
+    });
+    assert.equal(settings.sessionIdleTimeoutMs, 600_000);
+    assert.equal(settings.sessionLifetimeMs, 28_800_000);
+    const options = resolveServerOptions({
+      sessionIdleTimeoutMs: settings.sessionIdleTimeoutMs,
+      sessionLifetimeMs: settings.sessionLifetimeMs,
+    });
+    assert.equal(options.sessionIdleTimeoutMs, 600_000);
+    assert.equal(resolveServerOptions().sessionIdleTimeoutMs, 30 * 60_000);
+    assert.equal(resolveServerOptions().sessionLifetimeMs, 12 * 3_600_000);
+    assert.throws(
+      () => readServerEnvSettings({ MLFLOW_SECRETS_SESSION_LIFETIME: "a day" }),
+      /MLFLOW_SECRETS_SESSION_LIFETIME must be an integer/,
+    );
+    assert.throws(
+      () => resolveServerOptions({ sessionIdleTimeoutMs: 7_200_000, sessionLifetimeMs: 3_600_000 }),
+      /sessionIdleTimeoutMs must be an integer between 1000 and 3600000/,
+    );
+  });
+});
 
 for (const dialect of DIALECTS) {
   describe(`console sessions on ${dialect.name}`, () => {
@@ -178,7 +206,7 @@ for (const dialect of DIALECTS) {
           assert.equal(badToken.status, 401);
           const failed = await auditRows(server.db, "action = 'login.failed'");
           assert.deepEqual(
-            failed.map((r) => [r.username, JSON.parse(r.details!).reason]),
+            failed.map((r) => [r.username, (JSON.parse(r.details!) as { reason: string }).reason]),
             [
               ["alice", "bad_password"],
               ["nobody", "unknown_user"],
