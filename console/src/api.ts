@@ -9,7 +9,8 @@
 export const API_BASE = location.pathname.replace(/\/console(\/.*)?$/, "");
 
 export type Permission = "NO_PERMISSIONS" | "READ" | "USE" | "EDIT" | "MANAGE";
-export const GRANTABLE: readonly Permission[] = ["READ", "USE", "EDIT", "MANAGE"];
+/** What a grant can give; NO_PERMISSIONS takes away what the default permission would give. */
+export const GRANTABLE: readonly Permission[] = ["NO_PERMISSIONS", "READ", "USE", "EDIT", "MANAGE"];
 const RANK: Record<Permission, number> = {
   NO_PERMISSIONS: 0,
   READ: 1,

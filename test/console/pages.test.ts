@@ -131,7 +131,9 @@ for (const dialect of E2E_DIALECTS) {
             };
 
             await page.goto(server.consoleUrl);
-            await page.getByRole("heading", { name: "Sign in to mlflow-secrets" }).waitFor();
+            await page
+              .getByRole("heading", { name: "Sign in to mlflow-secrets", exact: true })
+              .waitFor();
             await audit(page, `sign-in, ${scheme}`);
             await shoot(page, "sign-in", scheme);
             await signIn(page, ADMIN.username, ADMIN.password);
@@ -148,7 +150,7 @@ for (const dialect of E2E_DIALECTS) {
 
             await open("Secrets", "Secrets");
             await page.getByRole("link", { name: "anthropic-prod" }).click();
-            await page.getByRole("heading", { name: "Permissions" }).waitFor();
+            await page.getByRole("heading", { name: "Permissions", exact: true }).waitFor();
             await page.getByLabel("Permission of alice").waitFor();
             await audit(page, `secret, ${scheme}`);
             await shoot(page, "secret", scheme, true);
@@ -183,6 +185,34 @@ for (const dialect of E2E_DIALECTS) {
         {},
         { keyring: await testKeyring(2, [1]), seed: seedUnderV1 },
       ));
+
+    it("the page watcher catches inline script, inline style and console errors", () =>
+      withConsoleServer(dialect, async (server) => {
+        const context = await browser.newContext();
+        const watched = await watchedPage(context);
+        await watched.page.goto(server.consoleUrl);
+        await watched.page
+          .getByRole("heading", { name: "Sign in to mlflow-secrets", exact: true })
+          .waitFor();
+        watched.assertClean();
+        // What a careless change to the console could do; the CSP refuses each, and says so.
+        await watched.page
+          .evaluate(
+            `(() => { const s = document.createElement("script"); s.textContent = "1"; document.body.append(s); })()`,
+          )
+          .catch(() => undefined);
+        await watched.page.evaluate(
+          `document.querySelector("h1").setAttribute("style", "color: red")`,
+        );
+        await watched.page.evaluate(`console.error("something broke")`);
+        await watched.page.waitForTimeout(200);
+        const seen = watched.problems.join("\n");
+        assert.match(seen, /CSP violation: require-trusted-types-for/);
+        assert.match(seen, /CSP violation: style-src-attr blocked inline/);
+        assert.match(seen, /console error: something broke/);
+        assert.throws(() => watched.assertClean());
+        await context.close();
+      }));
 
     it("Keys follows an online rotation to its end", async () =>
       withConsoleServer(

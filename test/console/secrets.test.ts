@@ -55,7 +55,7 @@ for (const dialect of E2E_DIALECTS) {
 
         // Create.
         await page.getByRole("link", { name: "New secret", exact: true }).click();
-        await page.getByRole("heading", { name: "New secret" }).waitFor();
+        await page.getByRole("heading", { name: "New secret", exact: true }).waitFor();
         await page.getByLabel("Name", { exact: true }).fill("openai-prod");
         await page.getByLabel("Provider").fill("openai");
         await page.getByLabel("Key 1", { exact: true }).fill("api_key");
@@ -74,7 +74,7 @@ for (const dialect of E2E_DIALECTS) {
         await page.getByText("Must be a JSON object").waitFor();
         await authConfig.fill('{"api_base": "https://api.openai.com/v1"}');
         await page.getByRole("button", { name: "Create secret" }).click();
-        await page.getByRole("heading", { name: "openai-prod" }).waitFor();
+        await page.getByRole("heading", { name: "openai-prod", exact: true }).waitFor();
         const secretId = decodeURIComponent(page.url().split("#/secrets/")[1]!);
         assert.match(secretId, /\S/);
 
@@ -142,7 +142,7 @@ for (const dialect of E2E_DIALECTS) {
         assert.equal(await remove.isDisabled(), true);
         await confirm.fill("openai-prod");
         await remove.click();
-        await page.getByRole("heading", { name: "Secrets" }).waitFor();
+        await page.getByRole("heading", { name: "Secrets", exact: true }).waitFor();
         await page.getByText("No secrets yet.").waitFor();
 
         // The audit log, in the console and in the table.
@@ -150,11 +150,10 @@ for (const dialect of E2E_DIALECTS) {
           .getByRole("navigation", { name: "Main" })
           .getByRole("link", { name: "Audit log" })
           .click();
-        await page.getByRole("heading", { name: "Audit log" }).waitFor();
+        await page.getByRole("heading", { name: "Audit log", exact: true }).waitFor();
         await page.getByLabel("Action").selectOption("secret.value");
         await page.getByRole("button", { name: "Apply filters" }).click();
-        await page.locator("tbody tr").first().waitFor();
-        assert.equal(await page.locator("tbody tr").count(), 2, "two reveals");
+        await waitForRows(page, 2); // the two reveals
         await page.getByLabel("Action").selectOption("");
         await page.getByLabel("Secret (name or id)").fill("openai-prod");
         await page.getByRole("button", { name: "Apply filters" }).click();

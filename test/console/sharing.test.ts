@@ -62,7 +62,7 @@ for (const dialect of E2E_DIALECTS) {
             .getByRole("navigation", { name: "Main" })
             .getByRole("link", { name: "Users" })
             .click();
-          await admin.page.getByRole("heading", { name: "Users" }).waitFor();
+          await admin.page.getByRole("heading", { name: "Users", exact: true }).waitFor();
           await admin.page.getByLabel("Username").fill(BOB.username);
           await admin.page.getByLabel("Password").fill(BOB.password);
           await admin.page.getByRole("button", { name: "Create user" }).click();
@@ -74,7 +74,7 @@ for (const dialect of E2E_DIALECTS) {
             .getByRole("link", { name: "Secrets" })
             .click();
           await admin.page.getByRole("link", { name: "shared-key" }).click();
-          await admin.page.getByRole("heading", { name: "Permissions" }).waitFor();
+          await admin.page.getByRole("heading", { name: "Permissions", exact: true }).waitFor();
           await admin.page.getByLabel("Username").fill(BOB.username);
           await admin.page.getByLabel("Permission", { exact: true }).selectOption("USE");
           await admin.page.getByRole("button", { name: "Grant" }).click();
@@ -93,9 +93,18 @@ for (const dialect of E2E_DIALECTS) {
           assert.doesNotMatch(nav, /Users|Audit log|Keys/, "no admin pages for bob");
           await bob.page.getByRole("link", { name: "shared-key" }).click();
           await bob.page.getByText("Your permission").waitFor();
-          assert.equal(await bob.page.getByRole("heading", { name: "Permissions" }).count(), 0);
-          assert.equal(await bob.page.getByRole("heading", { name: "Delete" }).count(), 0);
-          assert.equal(await bob.page.getByRole("heading", { name: "Update value" }).count(), 0);
+          assert.equal(
+            await bob.page.getByRole("heading", { name: "Permissions", exact: true }).count(),
+            0,
+          );
+          assert.equal(
+            await bob.page.getByRole("heading", { name: "Delete", exact: true }).count(),
+            0,
+          );
+          assert.equal(
+            await bob.page.getByRole("heading", { name: "Update value", exact: true }).count(),
+            0,
+          );
           await bob.page.getByRole("button", { name: "Reveal" }).click();
           await bob.page.getByText(SHARED, { exact: true }).waitFor();
           assert.ok(!(await bob.page.content()).includes(PRIVATE));
@@ -199,7 +208,7 @@ for (const dialect of E2E_DIALECTS) {
           .getByRole("navigation", { name: "Main" })
           .getByRole("link", { name: "Tokens" })
           .click();
-        await page.getByRole("heading", { name: "API tokens" }).waitFor();
+        await page.getByRole("heading", { name: "API tokens", exact: true }).waitFor();
         await page.getByLabel("Token name").fill("gateway-prod");
         await page.getByRole("button", { name: "Create token" }).click();
         await page.getByText("Copy it now: it is shown this once.").waitFor();

@@ -43,7 +43,9 @@ for (const dialect of E2E_DIALECTS) {
           const context = await browser.newContext();
           const { page, assertClean } = await watchedPage(context, [STATUS(401), STATUS(429)]);
           await page.goto(server.consoleUrl);
-          await page.getByRole("heading", { name: "Sign in to mlflow-secrets" }).waitFor();
+          await page
+            .getByRole("heading", { name: "Sign in to mlflow-secrets", exact: true })
+            .waitFor();
 
           for (let i = 0; i < 3; i++) {
             await page.getByLabel("Username").fill(ADMIN.username);
@@ -81,7 +83,7 @@ for (const dialect of E2E_DIALECTS) {
         const { page, assertClean } = await watchedPage(context);
         await page.goto(server.consoleUrl);
         await signIn(page, ADMIN.username, ADMIN.password);
-        await page.getByRole("heading", { name: "Secrets" }).waitFor();
+        await page.getByRole("heading", { name: "Secrets", exact: true }).waitFor();
         assert.match(await page.getByText("Signed in as").innerText(), /admin/);
 
         const cookies = await context.cookies();
@@ -102,7 +104,9 @@ for (const dialect of E2E_DIALECTS) {
         assert.equal(before.status, 200, "the cookie authenticates API reads");
 
         await page.getByRole("button", { name: "Sign out" }).click();
-        await page.getByRole("heading", { name: "Sign in to mlflow-secrets" }).waitFor();
+        await page
+          .getByRole("heading", { name: "Sign in to mlflow-secrets", exact: true })
+          .waitFor();
         await page.getByText("You have signed out.").waitFor();
         assert.equal(
           (await context.cookies()).find((c) => c.name === SESSION_COOKIE),
@@ -139,23 +143,25 @@ for (const dialect of E2E_DIALECTS) {
         await page.getByRole("navigation", { name: "Main" }).waitFor();
         assert.doesNotMatch(await page.content(), new RegExp(created.body.token));
         await page.getByRole("button", { name: "Sign out" }).click();
-        await page.getByRole("heading", { name: "Sign in to mlflow-secrets" }).waitFor();
+        await page
+          .getByRole("heading", { name: "Sign in to mlflow-secrets", exact: true })
+          .waitFor();
 
         // Keyboard only: the page focuses its heading; Tab walks the form; Enter submits.
-        await page.getByRole("heading", { name: "Sign in to mlflow-secrets" }).focus();
+        await page.getByRole("heading", { name: "Sign in to mlflow-secrets", exact: true }).focus();
         await page.keyboard.press("Tab");
         assert.equal((await focused(page)).name, "username");
         await page.keyboard.type(ADMIN.username);
         await page.keyboard.press("Tab");
         await page.keyboard.type(ADMIN.password);
         await page.keyboard.press("Enter");
-        const heading = page.getByRole("heading", { name: "Secrets" });
+        const heading = page.getByRole("heading", { name: "Secrets", exact: true });
         await heading.waitFor();
         assert.deepEqual(await focused(page), { tag: "H1", name: null, text: "Secrets" });
         await page.keyboard.press("Tab");
         assert.equal((await focused(page)).text, "New secret");
         await page.keyboard.press("Enter");
-        await page.getByRole("heading", { name: "New secret" }).waitFor();
+        await page.getByRole("heading", { name: "New secret", exact: true }).waitFor();
         assertClean();
         await context.close();
       }));
