@@ -6,7 +6,7 @@
  */
 
 /** Where the API lives: the page's path up to `/console/` (so `--static-prefix` just works). */
-export const API_BASE = location.pathname.replace(/\/console(\/.*)?$/, "");
+const API_BASE = location.pathname.replace(/\/console(\/.*)?$/, "");
 
 export type Permission = "NO_PERMISSIONS" | "READ" | "USE" | "EDIT" | "MANAGE";
 /** What a grant can give; NO_PERMISSIONS takes away what the default permission would give. */
@@ -61,7 +61,7 @@ export interface User {
   secret_permissions?: { secret_id: string; permission: Permission }[];
 }
 
-export interface TokenInfo {
+interface TokenInfo {
   token_id: string;
   name: string;
   username: string;
@@ -82,7 +82,7 @@ export interface AuditEvent {
   details?: Record<string, string | number | boolean>;
 }
 
-export interface CryptoStatus {
+interface CryptoStatus {
   current_kek_version: number;
   using_default_passphrase: boolean;
   keyring_versions: number[];

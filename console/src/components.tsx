@@ -175,7 +175,7 @@ export function PageTitle({ children, title }: { children: ComponentChildren; ti
   );
 }
 
-export interface Loaded<T> {
+interface Loaded<T> {
   data: T | undefined;
   error: unknown;
   loading: boolean;
@@ -271,7 +271,7 @@ export function Pager(props: {
 }
 
 /** Epoch ms as a local date and time. */
-export function formatTime(ms: number | undefined): string {
+function formatTime(ms: number | undefined): string {
   if (ms === undefined) return "—";
   return new Date(ms).toLocaleString(undefined, {
     year: "numeric",

@@ -13,7 +13,7 @@ export type Route =
   | { page: "audit" }
   | { page: "keys" };
 
-export function parseRoute(hash: string): Route {
+function parseRoute(hash: string): Route {
   const parts = hash.replace(/^#\/?/, "").split("/").filter(Boolean).map(decodeURIComponent);
   switch (parts[0]) {
     case "secrets":

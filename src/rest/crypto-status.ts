@@ -6,7 +6,7 @@
  */
 import type { SecretStore } from "../store/index.js";
 
-export interface CryptoStatus {
+interface CryptoStatus {
   current_kek_version: number;
   using_default_passphrase: boolean;
   keyring_versions: number[];

@@ -23,7 +23,7 @@ import { ADMIN, TEST_HASH_COST } from "./server.js";
 import { testKeyring } from "./store.js";
 
 /** The browser the e2e tests drive: Debian's `chromium` package (or MLFLOW_SECRETS_TEST_CHROMIUM). */
-export const CHROMIUM_PATH = process.env.MLFLOW_SECRETS_TEST_CHROMIUM ?? "/usr/bin/chromium";
+const CHROMIUM_PATH = process.env.MLFLOW_SECRETS_TEST_CHROMIUM ?? "/usr/bin/chromium";
 
 /**
  * Why the browser tests are skipped, or false when they run. In CI they always run: a missing
@@ -35,7 +35,7 @@ export const BROWSER_SKIP: string | false =
     : `no browser at ${CHROMIUM_PATH}: install Debian's chromium package (apt-get install chromium) or set MLFLOW_SECRETS_TEST_CHROMIUM`;
 
 /** The flags the issue names; playwright adds a fresh, empty --user-data-dir of its own. */
-export const CHROMIUM_ARGS = [
+const CHROMIUM_ARGS = [
   "--headless",
   "--no-sandbox",
   "--disable-gpu",
@@ -68,7 +68,7 @@ export async function launchBrowser(): Promise<Browser> {
   });
 }
 
-export interface WatchedPage {
+interface WatchedPage {
   page: Page;
   /** CSP violations, console errors and uncaught exceptions seen so far. */
   problems: string[];

@@ -14,7 +14,7 @@ import {
 
 const PAGE_SIZE = 50;
 
-export const AUDIT_ACTIONS = [
+const AUDIT_ACTIONS = [
   "secret.create",
   "secret.update",
   "secret.delete",

@@ -35,7 +35,7 @@ import {
 } from "./values.js";
 
 /** How long a revealed value stays on screen. */
-export const REVEAL_SECONDS = 30;
+const REVEAL_SECONDS = 30;
 
 async function loadSecret(session: Session, secretId: string) {
   const [{ secret }, permission] = await Promise.all([

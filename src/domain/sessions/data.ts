@@ -3,7 +3,7 @@ import type { SqlExecutor } from "../../store/dialect.js";
 import { USERS_TABLE } from "../users/schema.js";
 import { SESSIONS_TABLE } from "./schema.js";
 
-export interface SessionRecord {
+interface SessionRecord {
   userId: string;
   username: string;
   /** The user's admin flag now (not at sign-in). */

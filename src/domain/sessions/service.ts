@@ -52,7 +52,7 @@ export interface SessionsService {
   close(ctx: CallContext, sessionId: string): Promise<void>;
 }
 
-export interface SessionsServiceDeps {
+interface SessionsServiceDeps {
   database: Database;
   idleTimeoutMs: number;
   lifetimeMs: number;

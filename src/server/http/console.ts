@@ -32,7 +32,7 @@ export const CONSOLE_CSP = [
 ].join("; ");
 
 /** The headers on every console answer. */
-export const CONSOLE_HEADERS: Readonly<Record<string, string>> = Object.freeze({
+const CONSOLE_HEADERS: Readonly<Record<string, string>> = Object.freeze({
   "content-security-policy": CONSOLE_CSP,
   "referrer-policy": "no-referrer",
   "x-content-type-options": "nosniff",
@@ -56,7 +56,7 @@ interface Asset {
 }
 
 /** The built console in memory, or undefined when it has not been built. */
-export function loadConsoleAssets(dir: string): ReadonlyMap<string, Asset> | undefined {
+function loadConsoleAssets(dir: string): ReadonlyMap<string, Asset> | undefined {
   if (!existsSync(`${dir}/index.html`)) return undefined;
   const assets = new Map<string, Asset>();
   for (const [name, type] of Object.entries(FILES)) {

@@ -7,7 +7,7 @@
 import { parseCookie, stringifySetCookie } from "cookie";
 import type { FastifyRequest } from "fastify";
 
-export const SESSION_COOKIE = "mlflow_secrets_session";
+const SESSION_COOKIE = "mlflow_secrets_session";
 
 /** The session id the request's cookie carries, if any. */
 export function sessionIdOf(request: FastifyRequest): string | undefined {

@@ -86,7 +86,7 @@ export function registerCryptoRoutes(router: Router, store: SecretStore): void {
     },
     async handler(ctx, request) {
       requireAdmin(ctx, "read the KEK status");
-      const { verify } = request.query as { verify?: string };
+      const { verify } = request.query;
       return cryptoStatus(store, { verify: verify === "true" });
     },
   });

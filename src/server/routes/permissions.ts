@@ -79,7 +79,7 @@ export function registerPermissionRoutes(router: Router, permissions: Permission
       },
     },
     async handler(ctx, request) {
-      const { secret_id: secretId } = request.query as { secret_id: string };
+      const { secret_id: secretId } = request.query;
       return { secret_permissions: (await permissions.list(ctx, { secretId })).map(grantJson) };
     },
   });

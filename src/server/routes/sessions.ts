@@ -101,7 +101,7 @@ export function registerSessionRoutes(
           status: 403,
         });
       }
-      const body = request.body as { username?: string; password?: string; token?: string };
+      const body = request.body;
       let credentials: SignInCredentials;
       if (body.token !== undefined && body.token !== "") {
         credentials = { token: body.token };
