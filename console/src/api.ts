@@ -32,6 +32,8 @@ export interface Session {
   idle_timeout_ms: number;
   /** What a user has on a secret without an explicit grant. */
   default_permission: Permission;
+  /** Admins, or anyone when the server lets users create secrets. */
+  can_create_secrets: boolean;
 }
 
 export interface SecretInfo {

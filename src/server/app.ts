@@ -190,6 +190,7 @@ export async function createServer(params: CreateServerParams): Promise<FastifyI
       sessions,
       staticPrefix: options.staticPrefix,
       defaultPermission: options.defaultPermission,
+      usersCanCreate: options.usersCanCreate,
     });
   }
   if (options.console) {

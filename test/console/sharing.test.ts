@@ -13,6 +13,7 @@ import {
   launchBrowser,
   rest,
   signIn,
+  waitForCount,
   waitForRows,
   watchedPage,
   webStorageCount,
@@ -91,6 +92,7 @@ for (const dialect of E2E_DIALECTS) {
           ]);
           const nav = await bob.page.getByRole("navigation", { name: "Main" }).innerText();
           assert.doesNotMatch(nav, /Users|Audit log|Keys/, "no admin pages for bob");
+          assert.equal(await bob.page.getByRole("link", { name: "New secret" }).count(), 0);
           await bob.page.getByRole("link", { name: "shared-key" }).click();
           await bob.page.getByText("Your permission").waitFor();
           assert.equal(
@@ -178,7 +180,7 @@ for (const dialect of E2E_DIALECTS) {
         await bobRow.getByRole("button", { name: "Delete (bob)" }).click();
         await page.getByRole("button", { name: "Delete bob" }).click();
         await page.getByText("User bob was deleted.").waitFor();
-        assert.equal(await page.locator("tbody tr").filter({ hasText: "bob" }).count(), 0);
+        await waitForCount(page.locator("tbody tr").filter({ hasText: "bob" }), 0);
 
         const rows = await auditRows(server.db, "action LIKE 'user.%' AND details LIKE ?", [
           '%"bob"%',

@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { Browser, BrowserContext, Page } from "playwright-core";
+import type { Browser, BrowserContext, Locator, Page } from "playwright-core";
 import { buildConsole, type ConsoleBuild } from "../../scripts/build-console.js";
 import {
   openSecretStore,
@@ -217,12 +217,16 @@ export async function rest<T = Record<string, unknown>>(
  * Waits until the page's table body has exactly `n` rows. (Polled from here: playwright's
  * waitForFunction evaluates text with `eval`, which the console's CSP rightly refuses.)
  */
-export async function waitForRows(page: Page, n: number, timeoutMs = 10_000): Promise<void> {
-  const rows = page.locator("tbody tr");
+export function waitForRows(page: Page, n: number): Promise<void> {
+  return waitForCount(page.locator("tbody tr"), n);
+}
+
+/** Waits until `locator` matches exactly `n` elements. */
+export async function waitForCount(rows: Locator, n: number, timeoutMs = 10_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   let count = await rows.count();
   while (count !== n) {
-    if (Date.now() > deadline) throw new Error(`expected ${n} table rows, found ${count}`);
+    if (Date.now() > deadline) throw new Error(`expected ${n} elements, found ${count}`);
     await new Promise((resolve) => setTimeout(resolve, 50));
     count = await rows.count();
   }

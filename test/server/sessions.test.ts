@@ -29,6 +29,7 @@ interface SessionView {
   expires_at: number;
   idle_timeout_ms: number;
   default_permission: string;
+  can_create_secrets: boolean;
 }
 
 /** Signs in and returns the session's cookie header and CSRF token. */
@@ -93,6 +94,7 @@ for (const dialect of DIALECTS) {
         assert.deepEqual(view.user, { username: "admin", is_admin: true });
         assert.equal(view.idle_timeout_ms, 30 * 60_000);
         assert.equal(view.default_permission, "READ");
+        assert.equal(view.can_create_secrets, true);
         assert.ok(
           view.expires_at >= before + 12 * 3_600_000 &&
             view.expires_at <= Date.now() + 12 * 3_600_000,
@@ -249,6 +251,7 @@ for (const dialect of DIALECTS) {
         );
         const { cookie, view } = await signIn(call, { token: created.body.token });
         assert.deepEqual(view.user, { username: "alice", is_admin: false });
+        assert.equal(view.can_create_secrets, false);
         assert.equal((await call("GET", `${SECRETS}/list`, { headers: { cookie } })).status, 200);
         const audit = await auditRows(server.db, "action = 'session.create'");
         assert.equal(audit[0]!.details, '{"via":"token"}');

@@ -52,9 +52,11 @@ export function SecretsPage({ session }: { session: Session }) {
     <section>
       <div class="page-head">
         <PageTitle title="Secrets">Secrets</PageTitle>
-        <a class="button" href={href({ page: "new-secret" })}>
-          New secret
-        </a>
+        {session.can_create_secrets && (
+          <a class="button" href={href({ page: "new-secret" })}>
+            New secret
+          </a>
+        )}
       </div>
       <form class="filters" role="search" onSubmit={(e) => e.preventDefault()}>
         <Field label="Name contains" type="search" name="name" value={name} onValue={setName} />

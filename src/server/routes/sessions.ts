@@ -16,7 +16,14 @@ import type { Principal } from "../../domain/permissions/model.js";
 
 const sessionResponse = {
   type: "object",
-  required: ["user", "csrf_token", "expires_at", "idle_timeout_ms", "default_permission"],
+  required: [
+    "user",
+    "csrf_token",
+    "expires_at",
+    "idle_timeout_ms",
+    "default_permission",
+    "can_create_secrets",
+  ],
   properties: {
     user: {
       type: "object",
@@ -28,6 +35,7 @@ const sessionResponse = {
     expires_at: { type: "integer" },
     idle_timeout_ms: { type: "integer" },
     default_permission: { type: "string" },
+    can_create_secrets: { type: "boolean" },
   },
   additionalProperties: false,
 } as const;
@@ -63,6 +71,7 @@ export function registerSessionRoutes(
     sessions: SessionsService;
     staticPrefix: string;
     defaultPermission: PermissionName;
+    usersCanCreate: boolean;
   },
 ): void {
   const { authenticator, sessions, staticPrefix } = deps;
@@ -72,6 +81,7 @@ export function registerSessionRoutes(
     expires_at: expiresAt,
     idle_timeout_ms: sessions.idleTimeoutMs,
     default_permission: deps.defaultPermission,
+    can_create_secrets: principal.isAdmin || deps.usersCanCreate,
   });
 
   router.publicApi("3.0", {
