@@ -53,6 +53,11 @@ export default tseslint.config(
     rules: { "@typescript-eslint/no-floating-promises": "off" },
   },
   {
+    // The web console runs in the browser.
+    files: ["console/**"],
+    languageOptions: { globals: globals.browser },
+  },
+  {
     files: ["**/*.js", "**/*.mjs"],
     ...tseslint.configs.disableTypeChecked,
   },

@@ -629,6 +629,8 @@ const ADMIN_USERNAME_ENV_VAR = "MLFLOW_SECRETS_ADMIN_USERNAME";
 const ADMIN_PASSWORD_ENV_VAR = "MLFLOW_SECRETS_ADMIN_PASSWORD";
 export const DEFAULT_PERMISSION_ENV_VAR = "MLFLOW_SECRETS_DEFAULT_PERMISSION";
 const USERS_CAN_CREATE_ENV_VAR = "MLFLOW_SECRETS_USERS_CAN_CREATE";
+const SESSION_IDLE_TIMEOUT_ENV_VAR = "MLFLOW_SECRETS_SESSION_IDLE_TIMEOUT";
+const SESSION_LIFETIME_ENV_VAR = "MLFLOW_SECRETS_SESSION_LIFETIME";
 
 /** The server's settings that come from the environment. */
 interface ServerEnvSettings {
@@ -643,6 +645,10 @@ interface ServerEnvSettings {
   defaultPermission: string | undefined;
   /** Whether non-admins may create secrets (default false). */
   usersCanCreate: boolean;
+  /** `MLFLOW_SECRETS_SESSION_IDLE_TIMEOUT` (seconds) in ms; present only when set. */
+  sessionIdleTimeoutMs?: number;
+  /** `MLFLOW_SECRETS_SESSION_LIFETIME` (seconds) in ms; present only when set. */
+  sessionLifetimeMs?: number;
 }
 
 /**
@@ -659,5 +665,17 @@ export function readServerEnvSettings(env: Env | undefined = process.env): Serve
     adminPassword: readEnvString(env, ADMIN_PASSWORD_ENV_VAR),
     defaultPermission: readEnvString(env, DEFAULT_PERMISSION_ENV_VAR),
     usersCanCreate: readBooleanEnv(env, USERS_CAN_CREATE_ENV_VAR, false),
+    ...secondsAsMs(env, SESSION_IDLE_TIMEOUT_ENV_VAR, "sessionIdleTimeoutMs"),
+    ...secondsAsMs(env, SESSION_LIFETIME_ENV_VAR, "sessionLifetimeMs"),
   });
+}
+
+/** `{ [key]: ms }` from a variable in seconds, or `{}` when it is unset. */
+function secondsAsMs<K extends string>(
+  env: Env | undefined,
+  name: string,
+  key: K,
+): Partial<Record<K, number>> {
+  if (readEnvString(env, name) === undefined) return {};
+  return { [key]: readNumberEnv(env, name, 0, "integer") * 1000 } as Partial<Record<K, number>>;
 }

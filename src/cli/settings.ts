@@ -10,6 +10,8 @@ interface ServerSettings {
   adminPassword: string | undefined;
   defaultPermission: PermissionName;
   usersCanCreate: boolean;
+  sessionIdleTimeoutMs?: number;
+  sessionLifetimeMs?: number;
 }
 
 /** `MLFLOW_SECRETS_*` server settings, validated; errors name the variable. */

@@ -12,12 +12,16 @@ import { ensureDomainSchema } from "../domain/schema.js";
 import { bootstrapAdmin } from "../domain/users/bootstrap.js";
 import { announceOnStderr } from "./admin-banner.js";
 import { registerErrorHandling, sendError } from "./http/errors.js";
+import { DEFAULT_CONSOLE_DIR, registerConsole } from "./http/console.js";
 import { registerJsonBodyParser } from "./http/json.js";
 import { createRouter } from "./http/routing.js";
+import { sessionIdOf } from "./http/session-cookie.js";
 import { loggerOptions, type LogStream } from "./logging.js";
 import { createMetrics } from "./metrics.js";
 import { resolveServerOptions, type ServerOptions } from "./options.js";
 import { registerAuditRoutes } from "./routes/audit.js";
+import { registerCryptoRoutes } from "./routes/crypto.js";
+import { registerSessionRoutes } from "./routes/sessions.js";
 import { registerPermissionRoutes } from "./routes/permissions.js";
 import { registerSecretRoutes } from "./routes/secrets.js";
 import { registerSystemRoutes } from "./routes/system.js";
@@ -26,6 +30,7 @@ import { registerUserRoutes } from "./routes/users.js";
 import { createAuditService } from "../domain/audit/service.js";
 import { databaseOf } from "../domain/context.js";
 import { createPermissionsService } from "../domain/permissions/service.js";
+import { createSessionsService } from "../domain/sessions/service.js";
 import { createSecretsService } from "../domain/secrets/service.js";
 import { createTokensService } from "../domain/tokens/service.js";
 import { createUsersService } from "../domain/users/service.js";
@@ -37,11 +42,18 @@ export interface CreateServerParams {
   options?: ServerOptions;
   /** Where JSON log lines go (default stdout). */
   logStream?: LogStream;
+  /** Where the built console is (default: the package's `dist/console`). */
+  consoleDir?: string;
   /** Receives a generated first-admin password, once (default: a banner on stderr). */
   announceAdminPassword?: (username: string, password: string) => void;
 }
 
 const REQUEST_ID = /^[\w.:-]{1,64}$/;
+const SAFE_METHODS = new Set(["GET", "HEAD", "OPTIONS"]);
+
+function headerValue(value: string | string[] | undefined): string | undefined {
+  return Array.isArray(value) ? value[0] : value;
+}
 
 /**
  * Builds the REST server on an opened store, creating the first admin on an empty database.
@@ -68,12 +80,21 @@ export async function createServer(params: CreateServerParams): Promise<FastifyI
 
   const database = databaseOf(store);
   const metrics = createMetrics();
+  // Sessions exist for the console only: without it, the cookie is not even looked at.
+  const sessions = options.console
+    ? createSessionsService({
+        database,
+        idleTimeoutMs: options.sessionIdleTimeoutMs,
+        lifetimeMs: options.sessionLifetimeMs,
+      })
+    : undefined;
   const authenticator = createAuthenticator({
     database,
     hasher,
     cacheTtlMs: options.authCacheTtlMs,
     throttle: options.loginThrottle,
     onFailure: (reason) => metrics.authFailure(reason),
+    ...(sessions ? { sessions } : {}),
   });
 
   const app = Fastify({
@@ -109,6 +130,9 @@ export async function createServer(params: CreateServerParams): Promise<FastifyI
         authorization: request.headers.authorization,
         remoteAddress: request.ip,
         requestId: request.id,
+        sessionId: sessions && sessionIdOf(request),
+        stateChanging: !SAFE_METHODS.has(request.method),
+        csrfToken: headerValue(request.headers["x-csrf-token"]),
       }),
   });
   registerErrorHandling(app, (path) => router.allowedMethods(path));
@@ -158,7 +182,24 @@ export async function createServer(params: CreateServerParams): Promise<FastifyI
     }),
   );
   registerAuditRoutes(router, createAuditService({ database }));
+  registerCryptoRoutes(router, store);
   registerSystemRoutes(router, store, metrics);
+  if (sessions) {
+    registerSessionRoutes(router, {
+      authenticator,
+      sessions,
+      staticPrefix: options.staticPrefix,
+      defaultPermission: options.defaultPermission,
+      usersCanCreate: options.usersCanCreate,
+    });
+  }
+  if (options.console) {
+    const { built } = registerConsole(app, {
+      staticPrefix: options.staticPrefix,
+      dir: params.consoleDir ?? DEFAULT_CONSOLE_DIR,
+    });
+    if (!built) app.log.warn("The web console has not been built (npm run build): it answers 404");
+  }
 
   await app.ready();
   return app;

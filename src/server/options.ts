@@ -14,6 +14,8 @@ export interface ServerOptions {
   readonly port: number;
   /** `""` or a path such as `/mlflow` that every route is served under. */
   readonly staticPrefix: string;
+  /** Serve the web console at `<prefix>/console/` (and redirect `<prefix>/` there). */
+  readonly console: boolean;
   readonly logLevel: LogLevel;
   /** Processes sharing the port (node:cluster); 1 = this process only. */
   readonly workers: number;
@@ -29,6 +31,10 @@ export interface ServerOptions {
   readonly usersCanCreate: boolean;
   readonly authCacheTtlMs: number;
   readonly loginThrottle: Readonly<{ maxFailures: number; windowMs: number }>;
+  /** A console session ends after this long without a request… */
+  readonly sessionIdleTimeoutMs: number;
+  /** …and at the latest this long after signing in. */
+  readonly sessionLifetimeMs: number;
   /** Cost of new password hashes (tests use a cheap one; production keeps the default). */
   readonly passwordHashCost: Readonly<ScryptCost>;
 }
@@ -39,6 +45,7 @@ export const DEFAULT_SERVER_OPTIONS: ServerOptions = Object.freeze({
   host: "127.0.0.1",
   port: 5050,
   staticPrefix: "",
+  console: true,
   logLevel: "info",
   workers: 1,
   bodyLimitBytes: 1024 * 1024,
@@ -50,6 +57,8 @@ export const DEFAULT_SERVER_OPTIONS: ServerOptions = Object.freeze({
   usersCanCreate: false,
   authCacheTtlMs: 60_000,
   loginThrottle: Object.freeze({ maxFailures: 10, windowMs: 60_000 }),
+  sessionIdleTimeoutMs: 30 * 60_000,
+  sessionLifetimeMs: 12 * 3_600_000,
   passwordHashCost: DEFAULT_SCRYPT_COST,
 });
 
@@ -102,6 +111,18 @@ export function resolveServerOptions(input: ServerOptionsInput = {}): ServerOpti
     requestTimeoutMs: integer(options.requestTimeoutMs, "requestTimeoutMs", 100, 3_600_000),
     shutdownTimeoutMs: integer(options.shutdownTimeoutMs, "shutdownTimeoutMs", 0, 600_000),
     authCacheTtlMs: integer(options.authCacheTtlMs, "authCacheTtlMs", 0, 60_000),
+    sessionIdleTimeoutMs: integer(
+      options.sessionIdleTimeoutMs,
+      "sessionIdleTimeoutMs",
+      1_000,
+      Math.min(options.sessionLifetimeMs, 7 * 86_400_000),
+    ),
+    sessionLifetimeMs: integer(
+      options.sessionLifetimeMs,
+      "sessionLifetimeMs",
+      1_000,
+      30 * 86_400_000,
+    ),
     loginThrottle: Object.freeze({ ...options.loginThrottle }),
     passwordHashCost: Object.freeze({ ...options.passwordHashCost }),
   });

@@ -42,7 +42,7 @@ export const STORE_MIGRATIONS: readonly Migration[] = [
  * The newest schema version of this build, over every layer's migrations (a test checks it): a
  * database at a newer version was written by a newer mlflow-secrets, and is refused.
  */
-export const LATEST_SCHEMA_VERSION = 2;
+export const LATEST_SCHEMA_VERSION = 3;
 
 interface MigrationResult {
   /** Versions applied by this call. */

@@ -15,7 +15,7 @@ import type { DialectUnderTest, TestDatabase } from "./databases.js";
 import { testKeyring } from "./store.js";
 
 /** scrypt N = 2^4: fast enough for hundreds of logins per test. */
-const TEST_HASH_COST = { logN: 4, r: 8, p: 1 } as const;
+export const TEST_HASH_COST = { logN: 4, r: 8, p: 1 } as const;
 export const ADMIN = { username: "admin", password: "admin-password-0001" } as const;
 
 export function basic(username: string, password: string): string {
@@ -42,7 +42,7 @@ interface RequestOptions {
   remoteAddress?: string;
 }
 
-interface TestServer {
+export interface TestServer {
   app: FastifyInstance;
   store: SecretStore;
   db: TestDatabase;
@@ -67,6 +67,7 @@ export async function withServer(
   dialect: DialectUnderTest,
   fn: (server: TestServer) => Promise<void>,
   options: ServerOptionsInput = {},
+  params: { consoleDir?: string } = {},
 ): Promise<void> {
   const db = await dialect.create();
   const logs: string[] = [];
@@ -84,6 +85,7 @@ export async function withServer(
         }),
         logStream: { write: (line: string) => logs.push(line) },
         announceAdminPassword: (_username, password) => announced.push(password),
+        ...(params.consoleDir !== undefined ? { consoleDir: params.consoleDir } : {}),
       });
       try {
         const call: TestServer["call"] = async (method, url, request = {}) => {

@@ -1,5 +1,6 @@
 /** `mlflow-secrets crypto status [--verify]` (and, from the rotation module, `crypto rotate-kek`). */
 import { Option, type Command } from "commander";
+import { cryptoStatus } from "../../rest/crypto-status.js";
 import { openSecretStore } from "../../store/index.js";
 import { CliExit, EXIT_FAILURE } from "../errors.js";
 import { parseOutputFormat, printJson, printTable, type OutputFormat } from "../output.js";
@@ -41,49 +42,9 @@ export const registerCryptoCommands: RegisterCommands = (program, io) => {
           verifyKeyring: false,
         });
         try {
-          const counts = await store.countByKekVersion();
-          const problems = await store.checkKeyring();
-          const failures = options.verify ? await store.verifyWrappedDeks() : undefined;
-          const keyring = store.keyring;
-          const current = keyring.current.kekVersion;
-          const rowsTotal = counts.reduce((sum, v) => sum + v.count, 0);
-          const rowsAtCurrent = counts.find((v) => v.kekVersion === current)?.count ?? 0;
-          // Rotation progress: how many rows the current KEK wraps, and how many still need an older one.
-          const rotation = {
-            target_kek_version: current,
-            rows_at_target: rowsAtCurrent,
-            rows_total: rowsTotal,
-            rows_remaining: rowsTotal - rowsAtCurrent,
-            complete: rowsAtCurrent === rowsTotal,
-          };
-          const status = {
-            current_kek_version: keyring.current.kekVersion,
-            using_default_passphrase: keyring.current.usingDefaultPassphrase,
-            keyring_versions: keyring.versions,
-            kek_versions: counts.map(({ kekVersion, count }) => {
-              const problem = problems.find((p) => p.kekVersion === kekVersion)?.problem;
-              return {
-                kek_version: kekVersion,
-                rows: count,
-                in_keyring: keyring.get(kekVersion) !== undefined,
-                readable: problem === undefined,
-                ...(problem === "wrong-passphrase" ? { problem: "wrong passphrase" } : {}),
-                ...(problem === "missing" ? { problem: "no KEK configured" } : {}),
-              };
-            }),
-            rotation,
-            ...(failures
-              ? {
-                  verified: true,
-                  failures: failures.map((f) => ({
-                    secret_id: f.secretId,
-                    secret_name: f.secretName,
-                    kek_version: f.kekVersion,
-                    problem: f.problem,
-                  })),
-                }
-              : {}),
-          };
+          const status = await cryptoStatus(store, { verify: options.verify === true });
+          const { rotation, failures } = status;
+          const current = status.current_kek_version;
           if (options.output === "json") {
             printJson(io, status);
           } else {
@@ -123,7 +84,7 @@ export const registerCryptoCommands: RegisterCommands = (program, io) => {
               io.stdout.write(
                 failures.length === 0
                   ? `\nVerified: every data key unwraps.\n`
-                  : `\n${failures.length} secret(s) fail:\n${failures.map((f) => `  ${f.secretName} (${f.secretId}), kek_version ${f.kekVersion}: ${f.problem}`).join("\n")}\n`,
+                  : `\n${failures.length} secret(s) fail:\n${failures.map((f) => `  ${f.secret_name} (${f.secret_id}), kek_version ${f.kek_version}: ${f.problem}`).join("\n")}\n`,
               );
             }
           }

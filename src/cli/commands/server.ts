@@ -22,6 +22,8 @@ interface ServerFlags {
   backendStoreUri?: string;
   workers: number;
   staticPrefix?: string;
+  /** false with `--no-console`. */
+  console: boolean;
   logLevel: ServerOptions["logLevel"];
 }
 
@@ -99,6 +101,10 @@ async function runPrimary(flags: ServerFlags, options: ServerOptions, io: CliIo)
   io.stderr.write(
     `mlflow-secrets ${VERSION}: starting ${options.workers} workers on ${options.host}:${options.port}\n`,
   );
+  if (options.console) {
+    const host = options.host.includes(":") ? `[${options.host}]` : options.host;
+    io.stderr.write(`Console: http://${host}:${options.port}${options.staticPrefix}/console/\n`);
+  }
   const code = await runWorkerPool({
     workers: options.workers,
     shutdownTimeoutMs: options.shutdownTimeoutMs,
@@ -127,6 +133,9 @@ async function runSingle(flags: ServerFlags, options: ServerOptions, io: CliIo):
     io.stderr.write(
       `mlflow-secrets ${VERSION} listening on ${running.url}${options.staticPrefix} (database ${store.layout.uri}, pid ${process.pid})\n`,
     );
+    if (options.console && !isClusterWorker()) {
+      io.stderr.write(`Console: ${running.url}${options.staticPrefix}/console/\n`);
+    }
     const signal = await stop.signal;
     io.stderr.write(`mlflow-secrets: ${signal} received, finishing in-flight requests\n`);
     await running.close();
@@ -156,6 +165,7 @@ export const registerServerCommands: RegisterCommands = (program, io) => {
       1,
     )
     .option("--static-prefix <prefix>", "serve every route under this path, e.g. /mlflow")
+    .option("--no-console", "do not serve the web console (at <prefix>/console/)")
     .addOption(
       new Option("--log-level <level>", "JSON log level (stdout)")
         .choices(LOG_LEVELS)
@@ -175,6 +185,7 @@ export const registerServerCommands: RegisterCommands = (program, io) => {
         port: flags.port,
         workers: flags.workers,
         staticPrefix: flags.staticPrefix,
+        console: flags.console,
         logLevel: flags.logLevel,
         ...readServerSettings(io.env),
       });

@@ -22,12 +22,15 @@ export const AUDIT_ACTIONS = [
   "user.delete",
   "token.create",
   "token.revoke",
+  "session.create",
+  "session.delete",
   "login.failed",
 ] as const;
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];
 
 /** `success`: the change committed; `denied`: refused for lack of permission; `failure`: a failed login. */
-export type AuditOutcome = "success" | "denied" | "failure";
+export const AUDIT_OUTCOMES = ["success", "denied", "failure"] as const;
+export type AuditOutcome = (typeof AUDIT_OUTCOMES)[number];
 
 /** Who did it, from where, in which request. */
 export interface AuditActor {
@@ -142,8 +145,14 @@ function fromRow(row: AuditRow): AuditEvent {
 interface AuditQuery {
   secretId?: string | undefined;
   username?: string | undefined;
+  /** Events about the secret with this id, or this name. */
+  secretIdOrName?: string | undefined;
+  action?: AuditAction | undefined;
+  outcome?: AuditOutcome | undefined;
   /** Epoch milliseconds, inclusive. */
   since?: number | undefined;
+  /** Epoch milliseconds, inclusive. */
+  until?: number | undefined;
   limit: number;
   /** Continue after this event (newest first): its time and id. */
   after?: { time: number; eventId: string } | undefined;
@@ -161,9 +170,25 @@ export async function queryAuditEvents(db: SqlExecutor, query: AuditQuery): Prom
     where.push("username = ?");
     params.push(query.username);
   }
+  if (query.secretIdOrName !== undefined) {
+    where.push("(secret_id = ? OR secret_name = ?)");
+    params.push(query.secretIdOrName, query.secretIdOrName);
+  }
+  if (query.action !== undefined) {
+    where.push("action = ?");
+    params.push(query.action);
+  }
+  if (query.outcome !== undefined) {
+    where.push("outcome = ?");
+    params.push(query.outcome);
+  }
   if (query.since !== undefined) {
     where.push("event_time >= ?");
     params.push(query.since);
+  }
+  if (query.until !== undefined) {
+    where.push("event_time <= ?");
+    params.push(query.until);
   }
   if (query.after !== undefined) {
     where.push("(event_time < ? OR (event_time = ? AND event_id < ?))");

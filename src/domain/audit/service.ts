@@ -1,6 +1,13 @@
 /** Reading the audit log (admins only), newest first, with an opaque page token. */
 import { invalidParameter } from "../../errors.js";
-import { queryAuditEvents, type AuditEvent } from "./data.js";
+import {
+  AUDIT_ACTIONS,
+  AUDIT_OUTCOMES,
+  queryAuditEvents,
+  type AuditAction,
+  type AuditEvent,
+  type AuditOutcome,
+} from "./data.js";
 import { requireAdmin, type CallContext, type Database } from "../context.js";
 
 export const MAX_AUDIT_PAGE = 1000;
@@ -9,8 +16,14 @@ const DEFAULT_AUDIT_PAGE = 100;
 export interface AuditListRequest {
   secretId?: string | undefined;
   username?: string | undefined;
-  /** Epoch milliseconds. */
+  /** A secret's id or name (the console's filter). */
+  secret?: string | undefined;
+  action?: string | undefined;
+  outcome?: string | undefined;
+  /** Epoch milliseconds, inclusive. */
   since?: number | undefined;
+  /** Epoch milliseconds, inclusive. */
+  until?: number | undefined;
   maxResults?: number | undefined;
   pageToken?: string | undefined;
 }
@@ -57,7 +70,11 @@ export function createAuditService({ database }: { database: Database }): AuditS
       const events = await queryAuditEvents(database.reader, {
         secretId: request.secretId,
         username: request.username,
+        secretIdOrName: request.secret,
+        action: oneOf<AuditAction>(request.action, AUDIT_ACTIONS, "action"),
+        outcome: oneOf<AuditOutcome>(request.outcome, AUDIT_OUTCOMES, "outcome"),
         since: request.since,
+        until: request.until,
         limit: limit + 1,
         after: request.pageToken ? decodeToken(request.pageToken) : undefined,
       });
@@ -68,14 +85,28 @@ export function createAuditService({ database }: { database: Database }): AuditS
   };
 }
 
-/** `since`: epoch milliseconds, or an ISO-8601 date/time. */
-export function parseSince(value: string | undefined): number | undefined {
+function oneOf<T extends string>(
+  value: string | undefined,
+  allowed: readonly T[],
+  name: string,
+): T | undefined {
+  if (value === undefined || value === "") return undefined;
+  if (!(allowed as readonly string[]).includes(value)) {
+    throw invalidParameter(
+      `Invalid value for parameter '${name}': must be one of ${allowed.join(", ")}`,
+    );
+  }
+  return value as T;
+}
+
+/** `since` (or `until`): epoch milliseconds, or an ISO-8601 date/time. */
+export function parseSince(value: string | undefined, parameter = "since"): number | undefined {
   if (value === undefined || value === "") return undefined;
   if (/^\d{1,15}$/.test(value)) return Number(value);
   const time = /^\d{4}-\d{2}-\d{2}/.test(value) ? Date.parse(value) : Number.NaN;
   if (Number.isNaN(time)) {
     throw invalidParameter(
-      "Invalid value for parameter 'since': use an ISO-8601 time (2026-01-31T12:00:00Z) or epoch milliseconds",
+      `Invalid value for parameter '${parameter}': use an ISO-8601 time (2026-01-31T12:00:00Z) or epoch milliseconds`,
     );
   }
   return time;

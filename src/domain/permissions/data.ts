@@ -56,6 +56,14 @@ export async function grantsOfUser(
   return new Map(rows.map((r) => [r.secret_id, toPermissionName(r.permission)]));
 }
 
+/** Every explicit grant on one secret, by username. */
+export async function grantsOnSecret(db: SqlExecutor, secretId: string): Promise<SecretGrant[]> {
+  const rows = await db.all<GrantRow>(`${SELECT} WHERE p.secret_id = ? ORDER BY u.username`, [
+    secretId,
+  ]);
+  return rows.map(fromRow);
+}
+
 export async function insertGrant(
   db: SqlExecutor,
   grant: { secretId: string; userId: string; permission: PermissionName },

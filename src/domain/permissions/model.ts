@@ -55,7 +55,7 @@ export interface Principal {
   readonly username: string;
   readonly isAdmin: boolean;
   /** How the identity was established. */
-  readonly via: "basic" | "token" | "cli" | "system";
+  readonly via: "basic" | "token" | "session" | "cli" | "system";
 }
 
 /** The permission a principal has on a secret, given its explicit grant (if any). */

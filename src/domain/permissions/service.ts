@@ -6,7 +6,14 @@ import { MlflowSecretsError } from "../../errors.js";
 import type { Dialect, SqlExecutor } from "../../store/dialect.js";
 import type { SecretStore } from "../../store/index.js";
 import type { AuditAction } from "../audit/data.js";
-import { deleteGrant, findGrant, insertGrant, updateGrant, type SecretGrant } from "./data.js";
+import {
+  deleteGrant,
+  findGrant,
+  grantsOnSecret,
+  insertGrant,
+  updateGrant,
+  type SecretGrant,
+} from "./data.js";
 import { findUserByName } from "../users/data.js";
 import { permits, toPermissionName, type PermissionName } from "./model.js";
 import { databaseOf, notFound, permissionDenied, type CallContext } from "../context.js";
@@ -21,6 +28,8 @@ export interface GrantRequest {
 export interface PermissionsService {
   create(ctx: CallContext, request: GrantRequest & { permission: unknown }): Promise<SecretGrant>;
   get(ctx: CallContext, request: GrantRequest): Promise<SecretGrant>;
+  /** Every explicit grant on a secret (MANAGE on it, or admin). */
+  list(ctx: CallContext, request: { secretId: string }): Promise<SecretGrant[]>;
   update(ctx: CallContext, request: GrantRequest & { permission: unknown }): Promise<SecretGrant>;
   delete(ctx: CallContext, request: GrantRequest): Promise<void>;
 }
@@ -114,6 +123,19 @@ export function createPermissionsService(deps: PermissionsServiceDeps): Permissi
       if (grant === undefined)
         throw missing({ secretId: secret.secretId, userId: user.userId, username });
       return grant;
+    },
+
+    async list(ctx, request) {
+      const secret = await store.getSecretInfo({
+        secretId: request.secretId,
+        workspace: ctx.workspace,
+      });
+      if (!permits(await permissionOn(database.reader, ctx.principal, secret.secretId), "MANAGE")) {
+        throw permissionDenied(
+          `Permission denied: MANAGE permission on secret '${secret.secretId}' is required to list its permissions`,
+        );
+      }
+      return grantsOnSecret(database.reader, secret.secretId);
     },
 
     update(ctx, request) {

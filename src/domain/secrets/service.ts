@@ -41,7 +41,13 @@ export interface SecretsService {
   get(ctx: CallContext, request: { secretId?: string; secretName?: string }): Promise<SecretInfo>;
   list(
     ctx: CallContext,
-    request: { provider?: string; maxResults?: number; pageToken?: string },
+    request: {
+      provider?: string;
+      /** Only names containing this, ignoring case (the console's filter). */
+      nameContains?: string;
+      maxResults?: number;
+      pageToken?: string;
+    },
   ): Promise<SecretPage>;
   update(ctx: CallContext, request: UpdateSecretRequest): Promise<SecretInfo>;
   delete(ctx: CallContext, request: { secretId: string }): Promise<void>;
@@ -115,14 +121,21 @@ export function createSecretsService(deps: SecretsServiceDeps): SecretsService {
     },
 
     async list(ctx, request) {
-      let filter: ((info: SecretInfo) => boolean) | undefined;
+      const { nameContains, ...page } = request;
+      let readable: ((info: SecretInfo) => boolean) | undefined;
       if (!ctx.principal.isAdmin) {
         const grants = await grantsOfUser(database.reader, ctx.principal.userId);
         if (grants.size > 0 || !permits(defaultPermission, "READ")) {
-          filter = (info) => permits(grants.get(info.secretId) ?? defaultPermission, "READ");
+          readable = (info) => permits(grants.get(info.secretId) ?? defaultPermission, "READ");
         }
       }
-      return store.listSecretInfos({ ...request, workspace: ctx.workspace, filter });
+      const needle = nameContains?.toLowerCase();
+      const filter =
+        needle === undefined || needle === ""
+          ? readable
+          : (info: SecretInfo) =>
+              info.secretName.toLowerCase().includes(needle) && (readable?.(info) ?? true);
+      return store.listSecretInfos({ ...page, workspace: ctx.workspace, filter });
     },
 
     update(ctx, request) {

@@ -1,6 +1,8 @@
 /**
  * Who is calling: HTTP Basic (MLflow's basic-auth app, so `MLFLOW_TRACKING_USERNAME` /
- * `_PASSWORD` work) or `Bearer` API tokens.
+ * `_PASSWORD` work), `Bearer` API tokens, or the web console's session cookie. Signing in to the
+ * console goes through the very same password and token checks (cache, throttling, failed-login
+ * audit rows) as Basic and Bearer; a session's state-changing calls need its CSRF token.
  *
  * scrypt must not dominate request cost: a successful Basic verification is cached for at most
  * `cacheTtlMs`, keyed by an HMAC of the credentials under a per-process random key. Every
@@ -14,13 +16,21 @@ import { countLoginFailures, insertAuditEvent } from "../../domain/audit/data.js
 import { findTokenByHash } from "../../domain/tokens/data.js";
 import { findUserByName, type User } from "../../domain/users/data.js";
 import { HttpError, unauthenticated } from "../http/http-error.js";
+import type { SessionCredential, SessionsService } from "../../domain/sessions/service.js";
 import type { Principal } from "../../domain/permissions/model.js";
 import type { Database } from "../../domain/context.js";
 import type { PasswordHasher } from "../../domain/users/passwords.js";
 import { hashApiToken } from "../../domain/tokens/api-token.js";
 
 export type AuthFailureReason =
-  "missing" | "malformed" | "unknown_user" | "bad_password" | "bad_token" | "throttled";
+  | "missing"
+  | "malformed"
+  | "unknown_user"
+  | "bad_password"
+  | "bad_token"
+  | "throttled"
+  | "bad_session"
+  | "bad_csrf";
 
 interface AuthenticatorDeps {
   database: Database;
@@ -30,6 +40,8 @@ interface AuthenticatorDeps {
   throttle: { maxFailures: number; windowMs: number };
   /** Called for every refused attempt (metrics). */
   onFailure?: (reason: AuthFailureReason) => void;
+  /** The console's sessions (absent: the session cookie is ignored). */
+  sessions?: SessionsService;
 }
 
 interface AuthAttempt {
@@ -37,10 +49,27 @@ interface AuthAttempt {
   authorization: string | undefined;
   remoteAddress?: string | undefined;
   requestId?: string | undefined;
+  /** The console's session cookie, used when there is no `Authorization` header. */
+  sessionId?: string | undefined;
+  /** A method other than GET/HEAD/OPTIONS: with a session, the CSRF token must match. */
+  stateChanging?: boolean;
+  /** The `X-CSRF-Token` header. */
+  csrfToken?: string | undefined;
 }
 
-interface Authenticator {
+/** What the console's sign-in form sends. */
+export type SignInCredentials = { username: string; password: string } | { token: string };
+
+export interface Authenticator {
   authenticate(attempt: AuthAttempt): Promise<Principal>;
+  /**
+   * Checks console sign-in credentials exactly as a Basic or Bearer request (cache, throttling,
+   * failed-login audit), and says what the session is opened with.
+   */
+  signIn(
+    attempt: AuthAttempt,
+    credentials: SignInCredentials,
+  ): Promise<{ principal: Principal; credential: SessionCredential }>;
 }
 
 const MAX_CACHE_ENTRIES = 10_000;
@@ -153,7 +182,11 @@ export function createAuthenticator(deps: AuthenticatorDeps): Authenticator {
     return running;
   };
 
-  const basic = async (attempt: AuthAttempt, username: string, password: string) => {
+  const verifyPassword = async (
+    attempt: AuthAttempt,
+    username: string,
+    password: string,
+  ): Promise<User> => {
     const user =
       username.length <= 255 ? await findUserByName(database.reader, username) : undefined;
     const key = cacheKey(username, password);
@@ -165,40 +198,64 @@ export function createAuthenticator(deps: AuthenticatorDeps): Authenticator {
         hit.passwordHash === user.passwordHash &&
         hit.expires > Date.now()
       ) {
-        return principalOf(user, "basic");
+        return user;
       }
       cache.delete(key);
     }
     await checkThrottle(username, attempt.remoteAddress);
     if (await verify(key, password, user)) {
       remember(key, user!);
-      return principalOf(user!, "basic");
+      return user!;
     }
     await recordFailure(attempt, username, user === undefined ? "unknown_user" : "bad_password");
     throw unauthenticated("Invalid username or password");
   };
 
-  const bearer = async (attempt: AuthAttempt, token: string) => {
+  const basic = async (attempt: AuthAttempt, username: string, password: string) =>
+    principalOf(await verifyPassword(attempt, username, password), "basic");
+
+  const verifyToken = async (attempt: AuthAttempt, token: string) => {
     const found =
       token.length <= MAX_TOKEN_LENGTH
         ? await findTokenByHash(database.reader, hashApiToken(token))
         : undefined;
-    if (found !== undefined) {
-      return Object.freeze({
-        userId: found.userId,
-        username: found.username,
-        isAdmin: found.isAdmin,
-        via: "token" as const,
-      });
-    }
+    if (found !== undefined) return found;
     await checkThrottle(undefined, attempt.remoteAddress);
     await recordFailure(attempt, undefined, "bad_token");
     throw unauthenticated("Invalid or revoked API token");
   };
 
+  const bearer = async (attempt: AuthAttempt, token: string): Promise<Principal> => {
+    const found = await verifyToken(attempt, token);
+    return Object.freeze({
+      userId: found.userId,
+      username: found.username,
+      isAdmin: found.isAdmin,
+      via: "token" as const,
+    });
+  };
+
+  const session = async (attempt: AuthAttempt, sessionId: string): Promise<Principal> => {
+    const resolved = await deps.sessions!.resolve(sessionId);
+    if (resolved === undefined) {
+      fail("bad_session");
+      throw unauthenticated("The console session has ended: sign in again");
+    }
+    if (attempt.stateChanging && !deps.sessions!.checkCsrf(sessionId, attempt.csrfToken)) {
+      fail("bad_csrf");
+      throw new HttpError("Missing or invalid CSRF token (X-CSRF-Token)", "PERMISSION_DENIED", {
+        status: 403,
+      });
+    }
+    return resolved.principal;
+  };
+
   return {
     async authenticate(attempt) {
       const header = attempt.authorization?.trim();
+      if (!header && attempt.sessionId !== undefined && deps.sessions !== undefined) {
+        return session(attempt, attempt.sessionId);
+      }
       if (!header) {
         fail("missing");
         throw unauthenticated("Authentication required: use HTTP Basic or a Bearer token");
@@ -214,6 +271,26 @@ export function createAuthenticator(deps: AuthenticatorDeps): Authenticator {
       }
       fail("malformed");
       throw unauthenticated("Malformed Authorization header: use HTTP Basic or a Bearer token");
+    },
+
+    async signIn(attempt, credentials) {
+      if ("token" in credentials) {
+        const found = await verifyToken(attempt, credentials.token);
+        return {
+          principal: Object.freeze({
+            userId: found.userId,
+            username: found.username,
+            isAdmin: found.isAdmin,
+            via: "session" as const,
+          }),
+          credential: { kind: "token", tokenId: found.tokenId },
+        };
+      }
+      const user = await verifyPassword(attempt, credentials.username, credentials.password);
+      return {
+        principal: principalOf(user, "session"),
+        credential: { kind: "password", passwordHash: user.passwordHash },
+      };
     },
   };
 }

@@ -14,6 +14,9 @@ import { HttpError } from "./http-error.js";
 
 const WWW_AUTHENTICATE = 'Basic realm="mlflow-secrets", charset="UTF-8"';
 
+/** `X-Requested-With` of the web console's API calls. */
+const CONSOLE_REQUEST_MARKER = "mlflow-secrets-console";
+
 interface ErrorResponse {
   status: number;
   headers: Record<string, string>;
@@ -127,6 +130,10 @@ export function sendError(
 ): FastifyReply {
   const response = toErrorResponse(err, request.id);
   if (response.unexpected) request.log.error({ err }, "request failed");
+  // The console signs in with its own page: a Basic challenge would open the browser's dialog.
+  if (request.headers["x-requested-with"] === CONSOLE_REQUEST_MARKER) {
+    delete response.headers["www-authenticate"];
+  }
   return reply.code(response.status).headers(response.headers).send(response.body);
 }
 

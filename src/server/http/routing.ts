@@ -56,6 +56,13 @@ export interface ApiEndpoint<S extends FastifySchema = FastifySchema> extends En
   handler: (ctx: CallContext, request: TypedRequest<S>, reply: TypedReply<S>) => Promise<unknown>;
 }
 
+/** An API endpoint that authenticates its caller itself, or needs no caller (signing in). */
+export interface PublicApiEndpoint<
+  S extends FastifySchema = FastifySchema,
+> extends EndpointBase<S> {
+  handler: (request: TypedRequest<S>, reply: TypedReply<S>) => Promise<unknown>;
+}
+
 export interface SystemEndpoint<S extends FastifySchema = FastifySchema> extends EndpointBase<S> {
   /** No credentials needed (health and version probes). */
   public: boolean;
@@ -65,6 +72,11 @@ export interface SystemEndpoint<S extends FastifySchema = FastifySchema> extends
 export interface Router {
   /** An authenticated API endpoint under `/api/<version>` and `/ajax-api/<version>`. */
   api<const S extends FastifySchema>(version: ApiVersion, endpoint: ApiEndpoint<S>): void;
+  /** An API endpoint served without authentication (its handler decides). */
+  publicApi<const S extends FastifySchema>(
+    version: ApiVersion,
+    endpoint: PublicApiEndpoint<S>,
+  ): void;
   /** An endpoint at the root (after the static prefix). */
   system<const S extends FastifySchema>(endpoint: SystemEndpoint<S>): void;
   /** Methods served on a full path, or undefined for an unknown path. */
@@ -99,7 +111,7 @@ export function createRouter(
   const add = (
     urls: readonly string[],
     endpoint: EndpointBase<FastifySchema>,
-    authenticated: boolean,
+    kind: { authenticated: boolean; api: boolean },
     handler: (request: FastifyRequest, reply: FastifyReply) => Promise<unknown>,
   ) => {
     const methods = (
@@ -116,10 +128,14 @@ export function createRouter(
         method: methods,
         url,
         ...(endpoint.schema ? { schema: endpoint.schema } : {}),
-        ...(authenticated
+        ...(kind.api || kind.authenticated
           ? {
-              onRequest: async (request: FastifyRequest) => {
-                principals.set(request, await options.authenticate(request));
+              onRequest: async (request: FastifyRequest, reply: FastifyReply) => {
+                // API answers may carry values, tokens or who-can-see-what: never cached.
+                if (kind.api) void reply.header("cache-control", "no-store");
+                if (kind.authenticated) {
+                  principals.set(request, await options.authenticate(request));
+                }
               },
             }
           : {}),
@@ -134,14 +150,15 @@ export function createRouter(
 
   // The one place the schema's types meet fastify's untyped request: fastify has validated the
   // request against the very schema the types were derived from.
+  const apiUrls = (version: ApiVersion, url: string) => [
+    `${options.staticPrefix}/api/${version}${url}`,
+    `${options.staticPrefix}/ajax-api/${version}${url}`,
+  ];
   const api = <const S extends FastifySchema>(version: ApiVersion, endpoint: ApiEndpoint<S>) =>
     add(
-      [
-        `${options.staticPrefix}/api/${version}${endpoint.url}`,
-        `${options.staticPrefix}/ajax-api/${version}${endpoint.url}`,
-      ],
+      apiUrls(version, endpoint.url),
       endpoint,
-      true,
+      { authenticated: true, api: true },
       (request, reply) =>
         endpoint.handler(
           contextOf(request),
@@ -149,13 +166,29 @@ export function createRouter(
           reply as unknown as TypedReply<S>,
         ),
     );
+  const publicApi = <const S extends FastifySchema>(
+    version: ApiVersion,
+    endpoint: PublicApiEndpoint<S>,
+  ) =>
+    add(
+      apiUrls(version, endpoint.url),
+      endpoint,
+      { authenticated: false, api: true },
+      (request, reply) =>
+        endpoint.handler(request as unknown as TypedRequest<S>, reply as unknown as TypedReply<S>),
+    );
   const system = <const S extends FastifySchema>(endpoint: SystemEndpoint<S>) =>
-    add([`${options.staticPrefix}${endpoint.url}`], endpoint, !endpoint.public, (request, reply) =>
-      endpoint.handler(request as unknown as TypedRequest<S>, reply as unknown as TypedReply<S>),
+    add(
+      [`${options.staticPrefix}${endpoint.url}`],
+      endpoint,
+      { authenticated: !endpoint.public, api: false },
+      (request, reply) =>
+        endpoint.handler(request as unknown as TypedRequest<S>, reply as unknown as TypedReply<S>),
     );
 
   return {
     api,
+    publicApi,
     system,
     principalOf(request) {
       return principals.get(request);

@@ -46,6 +46,8 @@ export const secretInfoResponse = {
     last_updated_by: { type: "string" },
     last_updated_at: { type: "integer" },
     workspace: { type: "string" },
+    // Ours, only when asked for (`include_kek_version=true`): not in MLflow's SecretInfo.
+    kek_version: { type: "integer" },
   },
   additionalProperties: false,
 } as const;

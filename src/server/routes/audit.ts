@@ -14,7 +14,11 @@ export function registerAuditRoutes(router: Router, audit: AuditService): void {
         properties: {
           secret_id: { type: "string" },
           username: { type: "string" },
+          secret: { type: "string" },
+          action: { type: "string" },
+          outcome: { type: "string" },
           since: { type: "string" },
+          until: { type: "string" },
           max_results: queryInteger,
           page_token: { type: "string" },
         },
@@ -36,7 +40,11 @@ export function registerAuditRoutes(router: Router, audit: AuditService): void {
       const page = await audit.list(ctx, {
         secretId: query.secret_id || undefined,
         username: query.username || undefined,
+        secret: query.secret || undefined,
+        action: query.action || undefined,
+        outcome: query.outcome || undefined,
         since: parseSince(query.since),
+        until: parseSince(query.until, "until"),
         maxResults: query.max_results === undefined ? undefined : Number(query.max_results),
         pageToken: query.page_token || undefined,
       });

@@ -59,6 +59,31 @@ export function registerPermissionRoutes(router: Router, permissions: Permission
     },
   });
 
+  // Not in MLflow's API: every explicit grant on a secret (the console's Permissions panel).
+  router.api("3.0", {
+    method: "GET",
+    url: `${PATH}/list`,
+    schema: {
+      querystring: {
+        type: "object",
+        required: ["secret_id"],
+        properties: { secret_id: { type: "string" } },
+      },
+      response: {
+        200: {
+          type: "object",
+          required: ["secret_permissions"],
+          properties: { secret_permissions: { type: "array", items: grantResponse } },
+          additionalProperties: false,
+        },
+      },
+    },
+    async handler(ctx, request) {
+      const { secret_id: secretId } = request.query;
+      return { secret_permissions: (await permissions.list(ctx, { secretId })).map(grantJson) };
+    },
+  });
+
   router.api("3.0", {
     method: "PATCH",
     url: `${PATH}/update`,

@@ -6,6 +6,16 @@
  */
 import { invalidParameter } from "../../errors.js";
 import { toRestSecretInfo } from "../../rest/views.js";
+import type { SecretInfo } from "../../store/index.js";
+
+/** MLflow's SecretInfo plus the KEK version (the console's `include_kek_version=true`). */
+function withKekVersion(info: SecretInfo) {
+  return { ...toRestSecretInfo(info), kek_version: info.kekVersion };
+}
+
+/** `include_kek_version`: `true` or absent. */
+const includeKekVersion = { type: "string", enum: ["true", "false"] } as const;
+
 import { parseClientJson } from "../http/json.js";
 import type { Router } from "../http/routing.js";
 import {
@@ -102,7 +112,11 @@ export function registerSecretRoutes(router: Router, secrets: SecretsService): v
     schema: {
       querystring: {
         type: "object",
-        properties: { secret_id: { type: "string" }, secret_name: { type: "string" } },
+        properties: {
+          secret_id: { type: "string" },
+          secret_name: { type: "string" },
+          include_kek_version: includeKekVersion,
+        },
       },
       response: secretEnvelope,
     },
@@ -112,7 +126,10 @@ export function registerSecretRoutes(router: Router, secrets: SecretsService): v
         ...(query.secret_id ? { secretId: query.secret_id } : {}),
         ...(query.secret_name ? { secretName: query.secret_name } : {}),
       });
-      return { secret: toRestSecretInfo(info) };
+      return {
+        secret:
+          query.include_kek_version === "true" ? withKekVersion(info) : toRestSecretInfo(info),
+      };
     },
   });
 
@@ -166,6 +183,9 @@ export function registerSecretRoutes(router: Router, secrets: SecretsService): v
         type: "object",
         properties: {
           provider: { type: "string" },
+          // Ours (the console's filter and table); MLflow's clients send neither.
+          name_contains: { type: "string", maxLength: 255 },
+          include_kek_version: includeKekVersion,
           max_results: queryInteger,
           page_token: { type: "string" },
         },
@@ -186,9 +206,16 @@ export function registerSecretRoutes(router: Router, secrets: SecretsService): v
       const query = request.query;
       const page = await secrets.list(ctx, {
         ...(query.provider ? { provider: query.provider } : {}),
+        ...(query.name_contains ? { nameContains: query.name_contains } : {}),
         ...(query.max_results !== undefined ? { maxResults: Number(query.max_results) } : {}),
         ...(query.page_token ? { pageToken: query.page_token } : {}),
       });
+      if (query.include_kek_version === "true") {
+        return {
+          secrets: page.secrets.map(withKekVersion),
+          ...(page.nextPageToken !== undefined ? { next_page_token: page.nextPageToken } : {}),
+        };
+      }
       void reply.type("application/json; charset=utf-8");
       return encoder.listBody(page.secrets, page.nextPageToken);
     },
