@@ -8,6 +8,7 @@
  * Both are checked against the keyring before anything is written, and every copied secret is
  * decrypted at the destination at the end (store/copy.ts has the engine).
  */
+import { existsSync } from "node:fs";
 import type { Env } from "../config.js";
 import { MlflowSecretsError, invalidParameter } from "../errors.js";
 import {
@@ -110,7 +111,11 @@ async function inspectDestination(
   keyring: Keyring,
 ): Promise<{ dialect: Dialect; mlflowManaged: boolean; close: () => Promise<void> }> {
   const shown = redactUri(uri);
-  const dialect = await connectDatabase(uri);
+  const target = parseDatabaseUri(uri);
+  // A SQLite file that does not exist yet is inspected as an empty database: connecting would
+  // create it, and a dry run leaves nothing behind.
+  const missingFile = target.dialect === "sqlite" && !existsSync(target.path);
+  const dialect = await connectDatabase(missingFile ? "sqlite://" : uri);
   try {
     const mlflowManaged = await dialect.tableExists("alembic_version");
     const hasSecrets = await dialect.tableExists("secrets");

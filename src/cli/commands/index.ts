@@ -3,6 +3,7 @@ import type { Command } from "commander";
 import type { CliIo, RegisterCommands } from "../io.js";
 import { registerCryptoCommands } from "./crypto.js";
 import { registerDbCommands } from "./db.js";
+import { registerDbCopyCommand } from "./db-copy.js";
 import { registerAuditCommands } from "./audit.js";
 import { registerPermissionsCommands } from "./permissions.js";
 import { registerRotateKekCommand } from "./rotate-kek.js";
@@ -16,6 +17,7 @@ import { registerUsersCommands } from "./users.js";
 const groups: RegisterCommands[] = [
   registerSecretsCommands,
   registerDbCommands,
+  registerDbCopyCommand,
   registerCryptoCommands,
   registerLoginCommands,
   registerCredsCommands,
