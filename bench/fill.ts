@@ -19,7 +19,7 @@ export async function fillSecrets(uri: string, count: number, passphrase: string
     .map(() => "?")
     .join(", ")})`;
   try {
-    for (let done = 0; done < count; ) {
+    for (let done = 0; done < count;) {
       const end = Math.min(count, done + 20_000);
       await store.transaction(async (tx) => {
         for (let i = done; i < end; i += perStatement) {
