@@ -117,21 +117,97 @@ export function formatDotenvExport(secrets: readonly ExportedSecret[], workspace
   return `${lines.join("\n")}\n`;
 }
 
-/** A JSON syntax error's place, as `line L, column C` (V8 reports a character position). */
-function jsonErrorPlace(text: string, err: unknown): string {
-  const position = /at position (\d+)/.exec((err as Error).message)?.[1];
-  if (position === undefined) return "the file";
-  const before = text.slice(0, Number(position));
-  const line = before.split("\n").length;
-  return `line ${line}, column ${Number(position) - before.lastIndexOf("\n")}`;
+/** Where {@link jsonErrorOffset}'s scan stopped. */
+class JsonStop extends Error {
+  constructor(readonly offset: number) {
+    super("invalid JSON");
+  }
+}
+
+/**
+ * Where JSON text first goes wrong: V8 names a position for some errors only, and its other
+ * messages quote the text (which may hold a secret), so the place is found here.
+ */
+function jsonErrorOffset(text: string): number {
+  let i = 0;
+  const ws = () => {
+    while (i < text.length && " \t\n\r".includes(text[i]!)) i++;
+  };
+  const fail = (): never => {
+    throw new JsonStop(i);
+  };
+  const literal = (word: string) => {
+    if (text.startsWith(word, i)) i += word.length;
+    else fail();
+  };
+  const string = () => {
+    i++; // the opening quote
+    while (i < text.length && text[i] !== '"') {
+      if (text[i]! < " ") fail();
+      i += text[i] === "\\" ? 2 : 1;
+    }
+    if (i >= text.length) fail();
+    i++;
+  };
+  const value = (): void => {
+    ws();
+    const c = text[i];
+    if (c === "{" || c === "[") {
+      const close = c === "{" ? "}" : "]";
+      i++;
+      ws();
+      if (text[i] === close) {
+        i++;
+        return;
+      }
+      for (;;) {
+        if (c === "{") {
+          ws();
+          if (text[i] !== '"') fail();
+          string();
+          ws();
+          if (text[i] !== ":") fail();
+          i++;
+        }
+        value();
+        ws();
+        if (text[i] === ",") i++;
+        else if (text[i] === close) {
+          i++;
+          return;
+        } else fail();
+      }
+    }
+    if (c === '"') return string();
+    if (c === "t") return literal("true");
+    if (c === "f") return literal("false");
+    if (c === "n") return literal("null");
+    const number = /^-?(0|[1-9]\d*)(\.\d+)?([eE][+-]?\d+)?/.exec(text.slice(i, i + 400));
+    if (number === null) fail();
+    i += number![0].length;
+  };
+  try {
+    value();
+    ws();
+    return i;
+  } catch (err) {
+    return err instanceof JsonStop ? err.offset : i;
+  }
+}
+
+/** A JSON syntax error's place, as `line L, column C`. */
+function jsonErrorPlace(text: string): string {
+  const offset = Math.min(jsonErrorOffset(text), text.length);
+  const before = text.slice(0, offset);
+  return `line ${before.split("\n").length}, column ${offset - before.lastIndexOf("\n")}`;
 }
 
 function parseJson(text: string): unknown {
   try {
     return JSON.parse(text) as unknown;
-  } catch (err) {
+  } catch {
     // The parser's message quotes the text around the error: it may be a secret, so only the place.
-    fail([{ where: jsonErrorPlace(text, err), problem: "not valid JSON" }]);
+    fail([{ where: jsonErrorPlace(text), problem: "not valid JSON" }]);
   }
 }
 
