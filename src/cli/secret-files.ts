@@ -16,7 +16,7 @@ import { MlflowSecretsError } from "../errors.js";
 export const SECRET_FILE_FORMATS = ["json", "dotenv", "bundle"] as const;
 export type SecretFileFormat = (typeof SECRET_FILE_FORMATS)[number];
 
-export const EXPORT_FORMAT = "mlflow-secrets-export";
+const EXPORT_FORMAT = "mlflow-secrets-export";
 const EXPORT_VERSION = 1;
 /** The comment that carries a dotenv variable's secret name, key, provider and auth config. */
 const ANNOTATION = "# mlflow-secrets: ";
@@ -27,7 +27,7 @@ export interface LocatedEntry {
   where: string;
 }
 
-export interface FileProblem {
+interface FileProblem {
   where: string;
   problem: string;
 }

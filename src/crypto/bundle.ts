@@ -60,7 +60,7 @@ export interface SecretsBundle {
 }
 
 /** A bundle entry that cannot be read, by its index in `secrets`. */
-export interface BundleProblem {
+interface BundleProblem {
   index: number;
   problem: string;
 }
@@ -73,8 +73,9 @@ export class BundleError extends MlflowSecretsError {
   constructor(
     message: string,
     readonly problems: readonly BundleProblem[] = [],
+    reason?: "DECRYPT_FAILED",
   ) {
-    super(message, "INVALID_PARAMETER_VALUE");
+    super(message, "INVALID_PARAMETER_VALUE", reason ? { reason } : {});
     this.name = "BundleError";
   }
 }
@@ -283,12 +284,15 @@ export async function openSecretsBundle(
   if (problems.length === count && count > 0) {
     throw new BundleError(
       "The bundle does not open with this passphrase (or every entry was altered): check --recipient-passphrase-file",
+      [],
+      "DECRYPT_FAILED",
     );
   }
   if (problems.length > 0) {
     throw new BundleError(
       `${problems.length} of ${count} bundle entries do not open: the bundle was altered`,
       problems,
+      "DECRYPT_FAILED",
     );
   }
   return opened;

@@ -41,7 +41,7 @@ import { usersTable } from "./users/schema.js";
  * point at them). A table the domain adds (with its migration) is added here; a column needs
  * nothing: columns are read from the databases.
  */
-export const DOMAIN_COPY_TABLES: readonly {
+const DOMAIN_COPY_TABLES: readonly {
   definition: (sql: DialectSql) => TableDefinition;
   label?: readonly string[];
 }[] = [
@@ -51,7 +51,7 @@ export const DOMAIN_COPY_TABLES: readonly {
   { definition: auditLogTable },
 ];
 
-export interface CopyDatabaseOptions extends Pick<
+interface CopyDatabaseOptions extends Pick<
   CopyTablesOptions,
   "onConflict" | "dryRun" | "batchSize" | "onStart" | "onProgress" | "signal"
 > {
@@ -98,6 +98,7 @@ async function checkSourceVersion(dialect: Dialect, shown: string): Promise<void
     throw new MlflowSecretsError(
       `The source ${shown} has mlflow-secrets schema version ${version}, newer than this version supports (${LATEST_SCHEMA_VERSION}): upgrade mlflow-secrets`,
       "INVALID_STATE",
+      { reason: "SCHEMA_TOO_NEW" },
     );
   }
 }
@@ -123,6 +124,7 @@ async function inspectDestination(
       throw new MlflowSecretsError(
         `The database ${shown} is managed by MLflow but has no secrets table: run \`mlflow db upgrade ${shown}\` first`,
         "INVALID_STATE",
+        { reason: "SCHEMA_MISSING" },
       );
     }
     if (hasSecrets) {
@@ -155,6 +157,11 @@ async function refuseUnreadable(store: SecretStore, side: "source" | "destinatio
     `Refusing to copy: the ${side} ${store.layout.uri} holds secrets this keyring cannot read (${described}). ` +
       "Configure MLFLOW_CRYPTO_KEK_PASSPHRASE / MLFLOW_CRYPTO_KEK_VERSION and MLFLOW_SECRETS_KEYRING_FILE with every KEK in use.",
     "INVALID_STATE",
+    {
+      reason: problems.some((p) => p.problem === "missing")
+        ? "KEK_VERSION_MISSING"
+        : "WRONG_PASSPHRASE",
+    },
   );
 }
 

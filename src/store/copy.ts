@@ -38,7 +38,7 @@ export const CONFLICT_POLICIES = ["fail", "skip", "overwrite"] as const;
 export type ConflictPolicy = (typeof CONFLICT_POLICIES)[number];
 
 /** Rows read per batch unless told otherwise. */
-export const DEFAULT_COPY_BATCH_SIZE = 1000;
+const DEFAULT_COPY_BATCH_SIZE = 1000;
 /** Conflicts and verification failures listed (all are counted). */
 const MAX_LISTED = 20;
 
@@ -105,7 +105,7 @@ export function copyTableOf(
  * workspaces); and every copied row must decrypt with the keyring at the destination, with the
  * KEK of its own `kek_version`.
  */
-export function secretsCopyTable(keyring: Keyring): CopyTable {
+function secretsCopyTable(keyring: Keyring): CopyTable {
   return copyTableOf(secretsTable("BLOB"), {
     immutable: ["secret_id", "secret_name"],
     optional: { workspace: DEFAULT_WORKSPACE },
@@ -638,7 +638,9 @@ async function planTable(
   const sourceExists = await source.tableExists(table.name);
   const destinationExists = await destination.tableExists(table.name);
   if (!destinationExists && !dryRun) {
-    throw new MlflowSecretsError(`The destination has no table ${table.name}`, "INVALID_STATE");
+    throw new MlflowSecretsError(`The destination has no table ${table.name}`, "INVALID_STATE", {
+      reason: "SCHEMA_MISSING",
+    });
   }
   const sourceColumns = sourceExists ? await source.columnNames(table.name) : [];
   const destinationColumns = destinationExists
@@ -657,6 +659,7 @@ async function planTable(
         `The destination's ${table.name} table has no column ${column}: upgrade the destination ` +
           "(mlflow db upgrade for MLflow's tables, a newer mlflow-secrets for ours)",
         "INVALID_STATE",
+        { reason: "SCHEMA_MISSING" },
       );
     }
     const other = await source.get<{ n: number | string }>(

@@ -37,7 +37,7 @@ export function keyringEnv(): Record<string, string> {
   };
 }
 
-export async function testKeyringV2(): Promise<Keyring> {
+async function testKeyringV2(): Promise<Keyring> {
   return Keyring.of(await kekFor(PASSPHRASE_V2, 2), [await kekFor(PASSPHRASE_V1, 1)]);
 }
 
@@ -110,7 +110,7 @@ export async function seedInstallation(
 }
 
 /** Our tables and MLflow's, each with its primary key. */
-export const TABLES: readonly { name: string; key: string }[] = [
+const TABLES: readonly { name: string; key: string }[] = [
   { name: "secrets", key: "secret_id" },
   { name: "mlflow_secrets_users", key: "user_id" },
   { name: "mlflow_secrets_tokens", key: "token_id" },

@@ -16,9 +16,8 @@ import {
   type RowLabel,
 } from "../../store/copy.js";
 import { CliExit, EXIT_FAILURE, usageError } from "../errors.js";
-import type { CliIo } from "../io.js";
 import { parseOutputFormat, printJson, printTable, type OutputFormat } from "../output.js";
-import type { RegisterCommands } from "./index.js";
+import type { CliIo, RegisterCommands } from "../io.js";
 
 /** Exit code after Ctrl-C (128 + SIGINT), as shells report it. */
 const EXIT_INTERRUPTED = 130;

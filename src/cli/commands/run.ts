@@ -19,11 +19,10 @@ import {
   type Env,
 } from "../../config.js";
 import { CliExit, usageError } from "../errors.js";
-import type { CliIo } from "../io.js";
 import { envVarName } from "../secret-files.js";
 import type { TargetOptions } from "../secrets-api.js";
 import { MissingSecretsError, openTransferApi } from "../transfer-api.js";
-import type { RegisterCommands } from "./index.js";
+import type { CliIo, RegisterCommands } from "../io.js";
 
 /** Signals passed on to the child (SIGUSR1 belongs to Node's debugger). */
 const FORWARDED: readonly NodeJS.Signals[] = ["SIGINT", "SIGTERM", "SIGHUP", "SIGQUIT", "SIGUSR2"];

@@ -18,7 +18,7 @@ import {
 } from "../../domain/secrets/transfer.js";
 import { writeFileAtomic } from "../../client/files.js";
 import { CliExit, EXIT_FAILURE, usageError } from "../errors.js";
-import { isInteractive, readAll, type CliIo } from "../io.js";
+import { isInteractive, readAll, type CliIo, type RegisterCommands } from "../io.js";
 import { parseOutputFormat, printJson, printTable, type OutputFormat } from "../output.js";
 import {
   SECRET_FILE_FORMATS,
@@ -33,7 +33,6 @@ import {
 } from "../secret-files.js";
 import type { TargetOptions } from "../secrets-api.js";
 import { openTransferApi, type TransferApi } from "../transfer-api.js";
-import type { RegisterCommands } from "./index.js";
 
 interface ExportOptions extends TargetOptions {
   format: SecretFileFormat;
