@@ -327,7 +327,7 @@ function labelOf(plan: TablePlan, row: Row): RowLabel {
  * @throws CopyInterruptedError when `signal` aborts.
  * @example
  * ```ts
- * const result = await copyTables({ source, destination, tables: [secretsCopyTable(keyring)] });
+ * const result = await copyTables({ source, destination, tables: storeCopyTables(keyring) });
  * console.log(result.tables[0]?.inserted, result.failureCount);
  * ```
  */
