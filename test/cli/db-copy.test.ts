@@ -420,6 +420,21 @@ describe("db copy refuses", () => {
       assert.equal(existsSync(path), false);
     }));
 
+  it("draws a progress bar per phase on a terminal", () =>
+    withTwo(sqlite, sqlite, async (source, destination) => {
+      await seedInstallation(source.uri);
+      const result = await cli(
+        ["db", "copy", "--backend-store-uri", source.uri, "--to", destination.uri],
+        {
+          env: keyringEnv(),
+          tty: true,
+        },
+      );
+      assert.equal(result.code, 0, result.stderr);
+      assert.match(result.stderr, /Copying +\|=+\| 100% \| \d+\/\d+ rows/);
+      assert.match(result.stderr, /Verifying \|=+\| 100% \| \d+\/\d+ rows/);
+    }));
+
   it("the same database as source and destination", () =>
     withDatabase(sqlite, async (source) => {
       await seedInstallation(source.uri);

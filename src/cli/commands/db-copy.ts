@@ -152,7 +152,7 @@ function printSummary(io: CliIo, result: CopyDatabaseResult): void {
   const rate = result.seconds > 0 ? Math.round(rowsCopied / result.seconds) : rowsCopied;
   if (result.failureCount === 0) {
     io.stdout.write(
-      `\n✓ ${rowsCopied} row(s) written in ${result.seconds} s (${rate} rows/s). Every source row is at the ` +
+      `\n✓ ${rowsCopied} row(s) written in ${result.seconds} s, with the check and read-back (${rate} rows/s overall). Every source row is at the ` +
         `destination byte for byte${secrets ? `, and all ${secrets.verified} secret(s) there decrypt with the keyring` : ""}.\n`,
     );
   }
