@@ -694,7 +694,9 @@ async function planTable(
   result.missingInSource = !sourceExists;
   result.sourceRows = sourceExists ? await countRows(source, table.name) : 0;
   const destinationRowsBefore = destinationExists ? await countRows(destination, table.name) : 0;
-  let position = source.sql.physicalOrder;
+  // The source's physical order is the fastest to read, unless the destination stores rows by
+  // primary key: then reading in that order makes every insert an append.
+  let position = destination.sql.storesRowsByPrimaryKey ? undefined : source.sql.physicalOrder;
   if (position !== undefined && sourceExists) {
     // A table without one (SQLite's WITHOUT ROWID) is walked by its primary key.
     await source

@@ -68,6 +68,12 @@ export interface DialectSql {
    * file). Absent where the primary key is the best order anyway.
    */
   physicalOrder?: string;
+  /**
+   * Rows are stored in primary-key order (InnoDB's clustered index): bulk inserts in that order
+   * append, in any other order each lands on a random page (on a 1M-row copy into MariaDB, 1.8×
+   * slower), so a bulk copy into this dialect reads its source in primary-key order.
+   */
+  storesRowsByPrimaryKey: boolean;
 }
 
 /** One statement and its parameters. */

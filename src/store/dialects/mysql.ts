@@ -105,6 +105,7 @@ const SQL: DialectSql = {
     },
   },
   limits: { parameters: 65_535, statementBytes: 4 << 20 },
+  storesRowsByPrimaryKey: true,
 };
 
 interface Queryable {

@@ -69,6 +69,7 @@ const SQL: DialectSql = {
     compareAndSetWrappedDeks: (u) => packedCompareAndSet(COMPARE_AND_SET_WRAPPED_DEKS, u),
   },
   limits: { parameters: 65_535, statementBytes: 16 << 20 },
+  storesRowsByPrimaryKey: false,
 };
 
 const placeholderCache = new Map<string, string>();

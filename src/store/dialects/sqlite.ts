@@ -105,6 +105,7 @@ const SQL: DialectSql = {
     compareAndSetWrappedDeks: (u) => packedCompareAndSet(COMPARE_AND_SET_WRAPPED_DEKS, u),
   },
   limits: { parameters: 32_766, statementBytes: 16 << 20 },
+  storesRowsByPrimaryKey: false,
   physicalOrder: "rowid",
 };
 
