@@ -47,6 +47,32 @@ async function seed(env: Record<string, string>): Promise<void> {
   }
 }
 
+/** Exports `uri`'s secrets as a bundle for a passphrase; returns the files written. */
+async function exportBundle(
+  uri: string,
+  passphrase: string,
+): Promise<{ folder: string; passFile: string; file: string }> {
+  const folder = dir();
+  const passFile = join(folder, "pass");
+  writeFileSync(passFile, passphrase, { mode: 0o600 });
+  const file = join(folder, "move.bundle.json");
+  const exported = await cli(
+    [
+      "secrets",
+      "export",
+      "--format",
+      "bundle",
+      "--recipient-passphrase-file",
+      passFile,
+      "--file",
+      file,
+    ],
+    { env: envFor(uri) },
+  );
+  assert.equal(exported.code, 0, exported.stderr);
+  return { folder, passFile, file };
+}
+
 interface Listed {
   secret_name: string;
   provider?: string;
@@ -194,24 +220,10 @@ for (const dialect of DIALECTS) {
       withDatabase(dialect, (first) =>
         withDatabase(dialect, async (second) => {
           await seed(envFor(first.uri));
-          const folder = dir();
-          const passFile = join(folder, "pass");
-          writeFileSync(passFile, "correct horse battery staple\n", { mode: 0o600 });
-          const file = join(folder, "move.bundle.json");
-          const exported = await cli(
-            [
-              "secrets",
-              "export",
-              "--format",
-              "bundle",
-              "--recipient-passphrase-file",
-              passFile,
-              "--file",
-              file,
-            ],
-            { env: envFor(first.uri) },
+          const { folder, passFile, file } = await exportBundle(
+            first.uri,
+            "correct horse battery staple\n",
           );
-          assert.equal(exported.code, 0, exported.stderr);
           const text = readFileSync(file, "utf8");
           for (const value of Object.values(VALUES).flatMap((v) => Object.values(v))) {
             assert.ok(
@@ -425,26 +437,7 @@ describe("secrets export and import: files", () => {
   it("a tampered bundle does not import: a changed api_base, swapped names, a dropped entry", () =>
     withDatabase(sqlite, async (db) => {
       await seed(envFor(db.uri));
-      const folder = dir();
-      const passFile = join(folder, "pass");
-      writeFileSync(passFile, "recipient passphrase", { mode: 0o600 });
-      const file = join(folder, "b.json");
-      const exported = await cli(
-        [
-          "secrets",
-          "export",
-          "--format",
-          "bundle",
-          "--recipient-passphrase-file",
-          passFile,
-          "--file",
-          file,
-        ],
-        {
-          env: envFor(db.uri),
-        },
-      );
-      assert.equal(exported.code, 0, exported.stderr);
+      const { folder, passFile, file } = await exportBundle(db.uri, "recipient passphrase");
       const original = JSON.parse(readFileSync(file, "utf8")) as {
         secrets: { name: string; auth_config: Record<string, unknown> | null }[];
       };

@@ -15,7 +15,8 @@ import {
   type CopyProgress,
   type RowLabel,
 } from "../../store/copy.js";
-import { CliExit, EXIT_FAILURE, usageError } from "../errors.js";
+import { choiceParser, integerParser } from "../choices.js";
+import { CliExit, EXIT_FAILURE } from "../errors.js";
 import { parseOutputFormat, printJson, printTable, type OutputFormat } from "../output.js";
 import type { CliIo, RegisterCommands } from "../io.js";
 
@@ -31,31 +32,6 @@ interface CopyOptions {
   only?: "secrets";
   batchSize: number;
   output: OutputFormat;
-}
-
-function parseConflictPolicy(value: string): ConflictPolicy {
-  const policy = CONFLICT_POLICIES.find((p) => p === value);
-  if (policy === undefined) {
-    throw usageError(
-      `--on-conflict must be one of ${CONFLICT_POLICIES.join(", ")}, got '${value}'`,
-    );
-  }
-  return policy;
-}
-
-function parseOnly(value: string): "secrets" {
-  if (value !== "secrets") throw usageError(`--only takes 'secrets', got '${value}'`);
-  return value;
-}
-
-function parseBatchSize(value: string): number {
-  const n = /^\d+$/.test(value) ? Number(value) : NaN;
-  if (!Number.isInteger(n) || n < 1 || n > MAX_BATCH_SIZE) {
-    throw usageError(
-      `--batch-size must be an integer between 1 and ${MAX_BATCH_SIZE}, got '${value}'`,
-    );
-  }
-  return n;
 }
 
 function describeRow(row: RowLabel): string {
@@ -258,14 +234,18 @@ export const registerDbCopyCommand: RegisterCommands = (program: Command, io: Cl
         "a destination row with the same key and other content: fail (checked before writing), skip or overwrite",
       )
         .default("fail")
-        .argParser(parseConflictPolicy),
+        .argParser(choiceParser("--on-conflict", CONFLICT_POLICIES)),
     )
     .option("--dry-run", "report what would be copied and what conflicts; write nothing")
-    .addOption(new Option("--only <what>", "copy only MLflow's secrets table").argParser(parseOnly))
+    .addOption(
+      new Option("--only <what>", "copy only MLflow's secrets table").argParser(
+        choiceParser("--only", ["secrets"] as const),
+      ),
+    )
     .addOption(
       new Option("--batch-size <n>", "rows per batch (one transaction each)")
         .default(1000)
-        .argParser(parseBatchSize),
+        .argParser(integerParser("--batch-size", 1, MAX_BATCH_SIZE)),
     )
     .addOption(
       new Option("--output <format>", "table or json")

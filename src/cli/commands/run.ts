@@ -20,7 +20,7 @@ import {
 } from "../../config.js";
 import { CliExit, usageError } from "../errors.js";
 import { envVarName } from "../secret-files.js";
-import type { TargetOptions } from "../secrets-api.js";
+import { withTargetOptions, type TargetOptions } from "../secrets-api.js";
 import { MissingSecretsError, openTransferApi } from "../transfer-api.js";
 import type { CliIo, RegisterCommands } from "../io.js";
 
@@ -182,8 +182,7 @@ async function run(command: string[], options: RunOptions, io: CliIo): Promise<v
 }
 
 export const registerRunCommand: RegisterCommands = (program: Command, io: CliIo) => {
-  program
-    .command("run")
+  withTargetOptions(program.command("run"))
     .description(
       "run a command with secrets in its environment (needs USE on each secret; audited)",
     )
@@ -201,15 +200,6 @@ export const registerRunCommand: RegisterCommands = (program: Command, io: CliIo
       [],
     )
     .option("--prefix <prefix>", "put this before the variables of --secret", "")
-    .option(
-      "--backend-store-uri <uri>",
-      "database URI (direct mode); default MLFLOW_BACKEND_STORE_URI, else sqlite:///mlflow-secrets.db",
-    )
-    .option(
-      "--tracking-uri <uri>",
-      "an mlflow-secrets or MLflow server (http/https); default an http(s) MLFLOW_TRACKING_URI",
-    )
-    .option("--workspace <name>", "workspace (default 'default')")
     .addHelpText(
       "after",
       "\nThe command gets this terminal; its exit code is this command's (128 + n for signal n).\n" +

@@ -7,7 +7,7 @@
 import { statSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { basename } from "node:path";
-import { Option, type Command } from "commander";
+import { Option } from "commander";
 import { readSecretFile } from "../../config.js";
 import { sealSecretsBundle } from "../../crypto/bundle.js";
 import { isPlainObject } from "../../crypto/python-json.js";
@@ -17,6 +17,7 @@ import {
   type ImportItem,
 } from "../../domain/secrets/transfer.js";
 import { writeFileAtomic } from "../../client/files.js";
+import { choiceParser } from "../choices.js";
 import { CliExit, EXIT_FAILURE, usageError } from "../errors.js";
 import { isInteractive, readAll, type CliIo, type RegisterCommands } from "../io.js";
 import { parseOutputFormat, printJson, printTable, type OutputFormat } from "../output.js";
@@ -31,7 +32,7 @@ import {
   type LocatedEntry,
   type SecretFileFormat,
 } from "../secret-files.js";
-import type { TargetOptions } from "../secrets-api.js";
+import { withTargetOptions, type TargetOptions } from "../secrets-api.js";
 import { openTransferApi, type TransferApi } from "../transfer-api.js";
 
 interface ExportOptions extends TargetOptions {
@@ -51,37 +52,6 @@ interface ImportOptions extends TargetOptions {
   key: string;
   recipientPassphraseFile?: string;
   output: OutputFormat;
-}
-
-function parseFileFormat(value: string): SecretFileFormat {
-  const format = SECRET_FILE_FORMATS.find((f) => f === value);
-  if (format === undefined) {
-    throw usageError(`--format must be one of ${SECRET_FILE_FORMATS.join(", ")}, got '${value}'`);
-  }
-  return format;
-}
-
-function parseImportPolicy(value: string): ImportConflictPolicy {
-  const policy = IMPORT_CONFLICT_POLICIES.find((p) => p === value);
-  if (policy === undefined) {
-    throw usageError(
-      `--on-conflict must be one of ${IMPORT_CONFLICT_POLICIES.join(", ")}, got '${value}'`,
-    );
-  }
-  return policy;
-}
-
-function withTarget(command: Command): Command {
-  return command
-    .option(
-      "--backend-store-uri <uri>",
-      "database URI (direct mode); default MLFLOW_BACKEND_STORE_URI, else sqlite:///mlflow-secrets.db",
-    )
-    .option(
-      "--tracking-uri <uri>",
-      "an mlflow-secrets or MLflow server (http/https); default an http(s) MLFLOW_TRACKING_URI",
-    )
-    .option("--workspace <name>", "workspace (default 'default')");
 }
 
 async function withTransferApi<T>(
@@ -257,14 +227,14 @@ export const registerSecretsTransferCommands: RegisterCommands = (program, io) =
   const secrets =
     program.commands.find((c) => c.name() === "secrets") ?? program.command("secrets");
 
-  withTarget(secrets.command("export"))
+  withTargetOptions(secrets.command("export"))
     .description(
       "write secrets with their values to a file: JSON, dotenv, or an encrypted bundle (needs USE on each; audited per secret)",
     )
     .addOption(
       new Option("--format <format>", "json, dotenv or bundle")
         .default("json")
-        .argParser(parseFileFormat),
+        .argParser(choiceParser("--format", SECRET_FILE_FORMATS)),
     )
     .option("--provider <provider>", "only this provider's secrets")
     .option("--name-prefix <prefix>", "only secrets whose name starts with this")
@@ -283,7 +253,7 @@ export const registerSecretsTransferCommands: RegisterCommands = (program, io) =
     )
     .action((options: ExportOptions) => runExport(options, io));
 
-  withTarget(secrets.command("import"))
+  withTargetOptions(secrets.command("import"))
     .description(
       "create (or update) secrets from a file: the whole file is checked first, then written in batches",
     )
@@ -292,7 +262,7 @@ export const registerSecretsTransferCommands: RegisterCommands = (program, io) =
       new Option(
         "--format <format>",
         "json, dotenv or bundle (default: dotenv for .env files, else from the content)",
-      ).argParser(parseFileFormat),
+      ).argParser(choiceParser("--format", SECRET_FILE_FORMATS)),
     )
     .addOption(
       new Option(
@@ -300,7 +270,7 @@ export const registerSecretsTransferCommands: RegisterCommands = (program, io) =
         "a secret of the same name exists: fail (before writing anything), skip or update",
       )
         .default("fail")
-        .argParser(parseImportPolicy),
+        .argParser(choiceParser("--on-conflict", IMPORT_CONFLICT_POLICIES)),
     )
     .option("--dry-run", "check the file and report what would happen; write nothing")
     .option(

@@ -262,15 +262,7 @@ export function createSecretsTransferService(deps: SecretsServiceDeps): SecretsT
                 secretId: listedInfo.secretId,
                 workspace: ctx.workspace,
               });
-              await insertAuditEvent(tx.executor, {
-                ...actorOf(ctx),
-                action: "secret.value",
-                outcome: "success",
-                secretId: info.secretId,
-                secretName: info.secretName,
-                workspace: info.workspace,
-                details: { operation: "export" },
-              });
+              await audit(tx, ctx, "secret.value", info, "export");
               values.push({
                 name: info.secretName,
                 value,
@@ -346,7 +338,7 @@ export function createSecretsTransferService(deps: SecretsServiceDeps): SecretsT
                   permission: "MANAGE",
                 });
               }
-              await audit(tx, ctx, "secret.create", info);
+              await audit(tx, ctx, "secret.create", info, "import");
             } else if (item.action === "update") {
               if (
                 !permits(await permissionOn(tx.executor, ctx.principal, item.secretId!), "EDIT")
@@ -374,7 +366,7 @@ export function createSecretsTransferService(deps: SecretsServiceDeps): SecretsT
                 updatedBy: ctx.principal.username,
                 workspace: ctx.workspace,
               });
-              await audit(tx, ctx, "secret.update", info);
+              await audit(tx, ctx, "secret.update", info, "import");
             }
           }
         };
@@ -391,6 +383,7 @@ function audit(
   ctx: CallContext,
   action: AuditAction,
   info: SecretInfo,
+  operation: "export" | "import",
 ): Promise<void> {
   return insertAuditEvent(tx.executor, {
     ...actorOf(ctx),
@@ -399,6 +392,6 @@ function audit(
     secretId: info.secretId,
     secretName: info.secretName,
     workspace: info.workspace,
-    details: { operation: "import" },
+    details: { operation },
   });
 }
