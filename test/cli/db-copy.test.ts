@@ -22,6 +22,8 @@ import {
 import { DIALECTS, type DialectUnderTest, type TestDatabase } from "../helpers/databases.js";
 import { hasReference, referenceDir } from "../helpers/python.js";
 import { withDatabase } from "../helpers/store.js";
+import { kekFor } from "../helpers/keks.js";
+import { Keyring, openSecretStore } from "../../src/index.js";
 
 const byName = new Map(DIALECTS.map((d) => [d.name, d]));
 const sqlite = byName.get("sqlite")!;
@@ -227,6 +229,68 @@ for (const dialect of DIALECTS) {
             expectedValues({ workspaces: false }),
           );
         });
+      }));
+  });
+}
+
+for (const dialect of DIALECTS) {
+  describe(`db copy from a database MLflow manages, before workspaces (sqlite → ${dialect.name})`, () => {
+    it("copies its secrets into workspace 'default', and notes that it has none of our tables", () =>
+      withTwo(sqlite, dialect, async (source, destination) => {
+        for (const statement of mlflowLayout("sqlite", { workspaces: false })) {
+          await source.query(statement);
+        }
+        // Written the way MLflow's store would (no workspace column, none of our tables).
+        const store = await openSecretStore({
+          uri: source.uri,
+          keyring: Keyring.of(await kekFor(PASSPHRASE_V1, 1)),
+          migrate: false,
+        });
+        try {
+          await store.createSecret({
+            secretName: "openai-prod",
+            secretValue: { api_key: "sk-old-mlflow-0001" },
+          });
+          await store.createSecret({
+            secretName: "bedrock",
+            secretValue: { aws_access_key_id: "AKIA0", aws_secret_access_key: "s3" },
+          });
+        } finally {
+          await store.close();
+        }
+        const before = await dumpTable(source, "secrets", "secret_id");
+        const result = await copy(source.uri, destination.uri, ["--output", "json"]);
+        assert.equal(result.code, 0, result.stderr + result.stdout);
+        const body = JSON.parse(result.stdout) as {
+          tables: { table: string; missingInSource: boolean; verified: number }[];
+        };
+        assert.deepEqual(
+          body.tables.map((t) => [t.table, t.missingInSource, t.verified]),
+          [
+            ["secrets", false, 2],
+            ["mlflow_secrets_users", true, 0],
+            ["mlflow_secrets_tokens", true, 0],
+            ["mlflow_secrets_permissions", true, 0],
+            ["mlflow_secrets_audit_log", true, 0],
+          ],
+        );
+        const copied = await dumpTable(destination, "secrets", "secret_id");
+        assert.deepEqual(
+          copied.map((r) => r.workspace),
+          ["default", "default"],
+        );
+        assert.deepEqual(
+          copied.map(({ workspace: _w, ...rest }) => rest),
+          before,
+        );
+        assert.deepEqual((await decryptAll(destination.uri)).get("openai-prod@default"), {
+          api_key: "sk-old-mlflow-0001",
+        });
+        // The source was only read: still none of our tables there.
+        assert.deepEqual(
+          await source.query("SELECT name FROM sqlite_master WHERE name LIKE 'mlflow_secrets%'"),
+          [],
+        );
       }));
   });
 }
