@@ -36,7 +36,7 @@ export function overlayEnv(env: Env | undefined, overrides: Env): Env {
 }
 
 export { CRYPTO_KEK_PASSPHRASE_ENV_VAR, CRYPTO_KEK_VERSION_ENV_VAR };
-const CRYPTO_KEK_PASSPHRASE_FILE_ENV_VAR = "MLFLOW_CRYPTO_KEK_PASSPHRASE_FILE";
+export const CRYPTO_KEK_PASSPHRASE_FILE_ENV_VAR = "MLFLOW_CRYPTO_KEK_PASSPHRASE_FILE";
 
 /** Parses the text of a KEK-version variable (decimal digits, surrounding blanks allowed). */
 function parseKekVersion(raw: string, source: string): number {

@@ -3,6 +3,7 @@
  * the body the server would send. Two implementations: directly on a database, or through a
  * server (MLflow's gateway-secrets REST API).
  */
+import type { Command } from "commander";
 import { readBackendStoreUri, readHttpTrackingUri } from "../config.js";
 import { readServerSettings } from "./settings.js";
 import type { CallContext } from "../domain/context.js";
@@ -38,6 +39,28 @@ export interface TargetOptions {
   backendStoreUri?: string;
   trackingUri?: string;
   workspace?: string;
+}
+
+/**
+ * Adds `--backend-store-uri`, `--tracking-uri` and `--workspace`: where a command that works on
+ * secrets goes (see {@link resolveTarget}).
+ *
+ * @example
+ * ```ts
+ * withTargetOptions(program.command("run")).action(…);
+ * ```
+ */
+export function withTargetOptions(command: Command): Command {
+  return command
+    .option(
+      "--backend-store-uri <uri>",
+      "database URI (direct mode); default MLFLOW_BACKEND_STORE_URI, else sqlite:///mlflow-secrets.db",
+    )
+    .option(
+      "--tracking-uri <uri>",
+      "an mlflow-secrets or MLflow server (http/https); default an http(s) MLFLOW_TRACKING_URI",
+    )
+    .option("--workspace <name>", "workspace (default 'default')");
 }
 
 type Target = { mode: "direct"; uri: string | undefined } | { mode: "server"; trackingUri: string };

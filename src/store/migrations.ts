@@ -52,6 +52,18 @@ interface MigrationResult {
 }
 
 /**
+ * The newest schema version recorded in a database (0 when it has none), read without migrating:
+ * a database written by a newer mlflow-secrets is one to refuse, not to copy from.
+ */
+export async function recordedSchemaVersion(dialect: Dialect): Promise<number> {
+  if (!(await dialect.tableExists(SCHEMA_VERSION_TABLE))) return 0;
+  const row = await dialect.get<{ v: number | string | null }>(
+    `SELECT MAX(version) AS v FROM ${SCHEMA_VERSION_TABLE}`,
+  );
+  return Number(row?.v ?? 0);
+}
+
+/**
  * Applies the pending ones of `migrations` (and only those); safe when several processes start at
  * once. A database with a version newer than {@link LATEST_SCHEMA_VERSION} is refused.
  */

@@ -96,6 +96,38 @@ function describeKeyringProblem(
 }
 
 /**
+ * Connects to a database and checks that it answers, changing nothing in it (no migrations):
+ * package-internal, for callers that only read or inspect (e.g. `db copy --dry-run`).
+ *
+ * @throws MlflowSecretsError naming the URI with `***` for its password.
+ */
+export async function connectDatabase(uri: string, maxConnections?: number): Promise<Dialect> {
+  const shown = redactUri(uri);
+  const target = parseDatabaseUri(uri);
+  let dialect: Dialect;
+  try {
+    dialect = await createDialect(target, maxConnections);
+  } catch (err) {
+    throw new MlflowSecretsError(
+      `Cannot open the database ${shown}: ${scrub((err as Error).message, uri)}`,
+      "INVALID_STATE",
+      { cause: err, reason: "DATABASE_UNAVAILABLE" },
+    );
+  }
+  try {
+    await dialect.get("SELECT 1 AS ok");
+  } catch (err) {
+    await dialect.close().catch(() => undefined);
+    throw new MlflowSecretsError(
+      `Cannot connect to ${shown}: ${scrub((err as Error).message, uri)}`,
+      "INVALID_STATE",
+      { reason: "DATABASE_UNAVAILABLE" },
+    );
+  }
+  return dialect;
+}
+
+/**
  * Opens the secret store.
  *
  * @throws MlflowSecretsError — an unknown scheme or unreachable database (the URI is shown with
@@ -109,33 +141,15 @@ function describeKeyringProblem(
 export async function openSecretStore(options: OpenSecretStoreOptions = {}): Promise<SecretStore> {
   const uri = resolveBackendStoreUri(options.uri, options.env);
   const shown = redactUri(uri);
-  const target = parseDatabaseUri(uri);
+  parseDatabaseUri(uri); // a bad URI fails before any KEK is derived
   // KEK derivation (~0.1 s of CPU per version, on the thread pool) overlaps with connecting.
   const keyringPromise = options.keyring
     ? Promise.resolve(options.keyring)
     : Keyring.fromEnv(options.env);
   keyringPromise.catch(() => undefined);
 
-  let dialect: Dialect;
+  const dialect = await connectDatabase(uri, options.maxConnections);
   try {
-    dialect = await createDialect(target, options.maxConnections);
-  } catch (err) {
-    throw new MlflowSecretsError(
-      `Cannot open the database ${shown}: ${scrub((err as Error).message, uri)}`,
-      "INVALID_STATE",
-      { cause: err, reason: "DATABASE_UNAVAILABLE" },
-    );
-  }
-  try {
-    try {
-      await dialect.get("SELECT 1 AS ok");
-    } catch (err) {
-      throw new MlflowSecretsError(
-        `Cannot connect to ${shown}: ${scrub((err as Error).message, uri)}`,
-        "INVALID_STATE",
-        { reason: "DATABASE_UNAVAILABLE" },
-      );
-    }
     const mlflowManaged = await dialect.tableExists("alembic_version");
     if (mlflowManaged && !(await dialect.tableExists("secrets"))) {
       throw new MlflowSecretsError(

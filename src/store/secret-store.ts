@@ -204,6 +204,26 @@ function serialiseAuthConfig(value: Record<string, unknown> | undefined): string
   return text;
 }
 
+/**
+ * Checks a secret as `createSecret` would (name, value, provider, auth config, their sizes and
+ * the masks' length) without writing anything: throws the same `INVALID_PARAMETER_VALUE` error.
+ * For validating a whole file of secrets before the first one is written.
+ *
+ * @example
+ * ```ts
+ * checkSecretInput({ secretName: "openai", secretValue: { api_key: "sk-…" } });
+ * ```
+ */
+export function checkSecretInput(
+  input: Pick<CreateSecretInput, "secretName" | "secretValue" | "provider" | "authConfig">,
+): void {
+  checkText(input.secretName, "secret_name", 255, { required: true });
+  const value = checkSecretValue(input.secretValue);
+  checkText(input.provider, "provider", 64);
+  serialiseAuthConfig(checkAuthConfig(input.authConfig));
+  serialiseValue(value).plaintext.fill(0);
+}
+
 function newSecretId(): string {
   return `s-${randomUUID().replaceAll("-", "")}`;
 }

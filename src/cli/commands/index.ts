@@ -3,10 +3,13 @@ import type { Command } from "commander";
 import type { CliIo, RegisterCommands } from "../io.js";
 import { registerCryptoCommands } from "./crypto.js";
 import { registerDbCommands } from "./db.js";
+import { registerDbCopyCommand } from "./db-copy.js";
 import { registerAuditCommands } from "./audit.js";
 import { registerPermissionsCommands } from "./permissions.js";
 import { registerRotateKekCommand } from "./rotate-kek.js";
+import { registerRunCommand } from "./run.js";
 import { registerSecretsCommands } from "./secrets.js";
+import { registerSecretsTransferCommands } from "./secrets-transfer.js";
 import { registerCredsCommands } from "./creds.js";
 import { registerLoginCommands } from "./login.js";
 import { registerServerCommands } from "./server.js";
@@ -15,7 +18,9 @@ import { registerUsersCommands } from "./users.js";
 
 const groups: RegisterCommands[] = [
   registerSecretsCommands,
+  registerSecretsTransferCommands,
   registerDbCommands,
+  registerDbCopyCommand,
   registerCryptoCommands,
   registerLoginCommands,
   registerCredsCommands,
@@ -25,6 +30,7 @@ const groups: RegisterCommands[] = [
   registerPermissionsCommands,
   registerAuditCommands,
   registerRotateKekCommand,
+  registerRunCommand,
 ];
 
 export function registerCommands(program: Command, io: CliIo): void {

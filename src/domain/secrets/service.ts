@@ -17,7 +17,7 @@ import {
 } from "../context.js";
 import { createSecretGuard } from "./guard.js";
 
-interface SecretsServiceDeps {
+export interface SecretsServiceDeps {
   store: SecretStore;
   defaultPermission: PermissionName;
   usersCanCreate: boolean;

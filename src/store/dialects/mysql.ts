@@ -16,7 +16,7 @@ import type {
   TableDefinition,
   TransactionOptions,
 } from "../dialect.js";
-import { portableRotationSql } from "../dialect.js";
+import { insertRowsWithValues, portableRotationSql } from "../dialect.js";
 import { reentrantCall, runAsTransaction } from "../transaction-scope.js";
 import type { MysqlTarget } from "../uri.js";
 
@@ -104,6 +104,8 @@ const SQL: DialectSql = {
       return statements;
     },
   },
+  limits: { parameters: 65_535, statementBytes: 4 << 20 },
+  storesRowsByPrimaryKey: true,
 };
 
 interface Queryable {
@@ -237,6 +239,19 @@ export class MysqlDialect implements Dialect {
 
   async compactAfterBulkWrite(): Promise<void> {
     // InnoDB purges old row versions itself; nothing to do here.
+  }
+
+  insertRows(
+    tx: SqlExecutor,
+    table: string,
+    columns: readonly string[],
+    rows: readonly (readonly SqlValue[])[],
+  ): Promise<number> {
+    return insertRowsWithValues(SQL, tx, table, columns, rows);
+  }
+
+  async refreshStatistics(_table: string): Promise<void> {
+    // InnoDB recomputes a table's statistics itself once a tenth of it has changed.
   }
 
   async tableExists(table: string): Promise<boolean> {

@@ -22,6 +22,7 @@ import type {
 import { WRAPPED_DEK_LENGTH } from "../../crypto/constants.js";
 import {
   createTableWithIndexStatements,
+  insertRowsWithValues,
   packedCompareAndSet,
   portableRotationSql,
 } from "../dialect.js";
@@ -103,6 +104,9 @@ const SQL: DialectSql = {
     readPacked: { first: packedRead(""), next: packedRead(" AND rowid > ?") },
     compareAndSetWrappedDeks: (u) => packedCompareAndSet(COMPARE_AND_SET_WRAPPED_DEKS, u),
   },
+  limits: { parameters: 32_766, statementBytes: 16 << 20 },
+  storesRowsByPrimaryKey: false,
+  physicalOrder: "rowid",
 };
 
 type Statement = Database.Statement<unknown[], unknown>;
@@ -346,6 +350,19 @@ export class SqliteDialect implements Dialect {
     await this.#exclusive(async () => {
       this.#db.pragma("wal_checkpoint(TRUNCATE)");
     });
+  }
+
+  insertRows(
+    tx: SqlExecutor,
+    table: string,
+    columns: readonly string[],
+    rows: readonly (readonly SqlValue[])[],
+  ): Promise<number> {
+    return insertRowsWithValues(SQL, tx, table, columns, rows);
+  }
+
+  async refreshStatistics(_table: string): Promise<void> {
+    // SQLite plans lookups by the index with the most equality terms; no statistics needed.
   }
 
   async tableExists(table: string): Promise<boolean> {
